@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MdmConfig(AppConfig):
+    name = "mdm"
+    verbose_name = "Master data"
+
+    def ready(self) -> None:
+        from mdm import signals  # noqa: F401  (history audit fields)

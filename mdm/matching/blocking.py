@@ -1,0 +1,230 @@
+"""Blocking: which pairs are worth comparing, without ever forming all pairs.
+
+Each ``BlockingRule`` maps a normalised record to zero or more key strings
+such as ``"tax:GB980780684"``, ``"dom:acme.com"`` or ``"nm:ACME|GB"``.  The
+same strings serve the batch engine and the hub's real-time lookup (they
+can be stored as an indexed column).  Records sharing a key form a block;
+the candidate pairs are the union over all rules of the pairs within blocks.
+
+Giant blocks (a free-mail domain, a common surname) are capped: records of
+a block are sorted by name and each is paired only with its ``window``
+nearest neighbours inside the block (a sorted-neighbourhood window), so the
+number of pairs grows linearly, not quadratically, with the block size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Mapping
+
+import jellyfish
+import numpy as np
+
+from mdm.matching.normalize import split_address
+from mdm.matching.spec import Spec
+from mdm.matching.table import Table
+
+EXACT_KINDS = {"tax_id": "tax", "domain": "dom", "phone": "ph", "email": "em", "date": "dt"}
+NAME_TYPES = ("org_name", "person_name")
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    kind: str
+    columns: tuple[str, ...]
+    make: Callable[..., list[str]]  # values of ``columns`` -> key bodies
+    window: int = 30
+
+    def keys(self, record: Mapping[str, str]) -> list[str]:
+        bodies = self.make(*(record.get(c, "") for c in self.columns))
+        return [f"{self.kind}:{b}" for b in dict.fromkeys(bodies) if b]
+
+    def table_keys(self, table: Table) -> tuple[np.ndarray, list[str]]:
+        """(row index, key) for every key of every row."""
+        rows: list[int] = []
+        keys: list[str] = []
+        prefix = self.kind + ":"
+        for i, values in enumerate(zip(*(table.values(c) for c in self.columns))):
+            for body in dict.fromkeys(self.make(*values)):
+                if body:
+                    rows.append(i)
+                    keys.append(prefix + body)
+        return np.asarray(rows, dtype=np.int64), keys
+
+
+# -- key makers ----------------------------------------------------------------
+
+def _exact(value: str) -> list[str]:
+    return [value] if value else []
+
+
+def _joined(*values: str) -> list[str]:
+    return ["|".join(values)] if all(values) else []
+
+
+def _cc(country: str) -> str:
+    return country or "-"
+
+
+def _name_prefix(country: str, *names: str) -> list[str]:
+    return [f"{n.replace(' ', '')[:4].upper()}|{_cc(country)}" for n in names if n]
+
+
+def _phonetic(name: str) -> str:
+    tokens = name.split()
+    head = jellyfish.metaphone(tokens[0]) or tokens[0]
+    tail = tokens[1][:1].upper() if len(tokens) > 1 else ""
+    return f"{head}{tail}"
+
+
+def _name_phonetic(country: str, *names: str) -> list[str]:
+    return [f"{_phonetic(n)}|{_cc(country)}" for n in names if n]
+
+
+def _longest_token(country: str, *names: str) -> list[str]:
+    out = []
+    for n in names:
+        tokens = sorted((t for t in n.split() if len(t) >= 4), key=lambda t: (-len(t), t))
+        if tokens and len(n.split()) > 1:
+            out.append(f"{tokens[0].upper()}|{_cc(country)}")
+    return out
+
+
+def _postcode_name(postcode: str, *names: str) -> list[str]:
+    if not postcode:
+        return []
+    return [f"{postcode}|{n.replace(' ', '')[:2].upper()}" for n in names if n] or [postcode]
+
+
+def _address(street: str, postcode: str = "") -> list[str]:
+    numbers, words = split_address(street)
+    if not numbers or not words:
+        return []
+    return [f"{numbers.split()[0]}|{words.replace(' ', '')[:5].upper()}|{postcode[:3]}"]
+
+
+def _person_pair(first: str, second: str) -> list[str]:
+    if not first or not second:
+        return []
+    return [f"{_phonetic(first)}|{second[:1].upper()}"]
+
+
+# -- rules from a spec -----------------------------------------------------------
+
+def _name_rules(spec: Spec) -> list[BlockingRule]:
+    names = [f for f in spec.fields if f.type in NAME_TYPES] or [f for f in spec.fields if f.type == "text"][:1]
+    cc = spec.country_column
+    rules = []
+    if len(names) >= 2 and all(f.type == "person_name" for f in names[:2]):
+        a, b = names[0].name, names[1].name
+        rules += [BlockingRule("pn", (a, b), _person_pair, 20), BlockingRule("pn2", (b, a), _person_pair, 20)]
+    for k, f in enumerate(names[:2]):
+        cols = (f.name, *f.alternatives)
+        suffix = "" if k == 0 else f".{f.name}"
+        for kind, fn in (("nm", _name_prefix), ("np", _name_phonetic), ("nt", _longest_token)):
+            if cc:
+                rules.append(BlockingRule(kind + suffix, (cc, *cols), fn, 20))
+            else:
+                rules.append(BlockingRule(kind + suffix, cols, partial(fn, ""), 20))
+    return rules
+
+
+def _place_rules(spec: Spec) -> list[BlockingRule]:
+    rules = []
+    name_cols = next(((f.name, *f.alternatives) for f in spec.fields if f.type in NAME_TYPES), ())
+    for f in spec.fields:
+        if f.type == "address":
+            cols = (f.name, f.postcode) if f.postcode else (f.name,)
+            rules.append(BlockingRule("ad", cols, _address, 20))
+            if f.postcode:
+                rules.append(BlockingRule("pc", (f.postcode, *name_cols), _postcode_name, 20))
+        elif f.type == "postcode":
+            rules.append(BlockingRule("pc", (f.name, *name_cols), _postcode_name, 20))
+    return rules
+
+
+def _exact_rules(spec: Spec) -> list[BlockingRule]:
+    rules, used = [], set()
+    for f in spec.fields:
+        if f.is_country:
+            continue
+        kind = EXACT_KINDS.get(f.type) or (f.name if f.type == "exact" else None)
+        if kind is None:
+            continue
+        kind = kind if kind not in used else f"{kind}.{f.name}"
+        used.add(kind)
+        rules.append(BlockingRule(kind, (f.name,), _exact, 20))
+    return rules
+
+
+def default_rules(spec: Spec) -> list[BlockingRule]:
+    """The engine's choice of keys: exact identifiers, names, places."""
+    return _exact_rules(spec) + _name_rules(spec) + _place_rules(spec)
+
+
+def spec_rules(spec: Spec) -> list[BlockingRule]:
+    if spec.blocking is None:
+        return default_rules(spec)
+    return [BlockingRule(f"b{i}", tuple(cols), _joined, 30) for i, cols in enumerate(spec.blocking)]
+
+
+# -- candidate pairs ----------------------------------------------------------------
+
+def _factorize(keys: list[str]) -> np.ndarray:
+    vocab: dict[str, int] = {}
+    return np.fromiter((vocab.setdefault(k, len(vocab)) for k in keys), dtype=np.int64, count=len(keys))
+
+
+def rule_pairs(rule: BlockingRule, table: Table, rank: np.ndarray) -> np.ndarray:
+    """Encoded pairs ``a * n + b`` (a < b) of one rule, sorted and unique."""
+    rows, keys = rule.table_keys(table)
+    if len(rows) < 2:
+        return np.zeros(0, dtype=np.int64)
+    codes = _factorize(keys)
+    order = np.lexsort((rank[rows], codes))
+    rows, codes = rows[order], codes[order]
+    chunks = []
+    for k in range(1, rule.window + 1):
+        same = codes[k:] == codes[:-k]
+        if not same.any():
+            break
+        a, b = rows[:-k][same], rows[k:][same]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        keep = lo != hi
+        chunks.append(lo[keep] * table.n + hi[keep])
+    if not chunks:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(chunks))
+
+
+def sort_rank(table: Table) -> np.ndarray:
+    """Row ranks by the first name column: the order inside capped blocks."""
+    spec = table.spec
+    name = next((f.name for f in spec.fields if f.type in NAME_TYPES), spec.fields[0].name)
+    values = table.values(name)
+    order = np.argsort(values.astype(str), kind="stable")
+    rank = np.empty(table.n, dtype=np.int64)
+    rank[order] = np.arange(table.n)
+    return rank
+
+
+@dataclass
+class Candidates:
+    """Candidate pairs: row indices ``ia < ib`` plus, per rule, which of them it made."""
+
+    ia: np.ndarray
+    ib: np.ndarray
+    by_rule: dict[str, np.ndarray]  # rule kind -> indices into ia/ib
+
+    def __len__(self) -> int:
+        return len(self.ia)
+
+
+def candidate_pairs(table: Table, rules: list[BlockingRule]) -> Candidates:
+    rank = sort_rank(table)
+    per_rule = {r.kind: rule_pairs(r, table, rank) for r in rules}
+    encoded = np.unique(np.concatenate(list(per_rule.values()) or [np.zeros(0, np.int64)]))
+    by_rule = {kind: np.searchsorted(encoded, codes) for kind, codes in per_rule.items()}
+    n = max(table.n, 1)
+    return Candidates(encoded // n, encoded % n, by_rule)

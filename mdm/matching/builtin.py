@@ -1,0 +1,73 @@
+"""Built-in specs for the hub's own entity types (field names from
+``mdm.canonical``)."""
+
+from __future__ import annotations
+
+from mdm.matching.spec import Spec, parse_spec
+
+CUSTOMER = {
+    "entity_type": "customer",
+    "fields": [
+        {"name": "legal_name", "type": "org_name", "alternatives": ["trading_name"]},
+        {"name": "tax_id", "type": "tax_id"},
+        {"name": "registration_number", "type": "exact"},
+        {"name": "lei", "type": "exact"},
+        {"name": "duns", "type": "exact"},
+        {"name": "website", "type": "domain"},
+        {"name": "email", "type": "email"},
+        {"name": "phone", "type": "phone"},
+        {"name": "address_line", "type": "address", "postcode": "postcode", "city": "city"},
+        {"name": "country", "type": "exact", "role": "country"},
+    ],
+    "thresholds": {"match": 0.9, "review": 0.2},
+}
+
+LEGAL_ENTITY = {
+    "entity_type": "legal_entity",
+    "fields": [
+        {"name": "code", "type": "exact"},
+        {"name": "name", "type": "org_name"},
+        {"name": "tax_registration", "type": "tax_id"},
+        {"name": "country", "type": "exact", "role": "country"},
+    ],
+    "thresholds": {"match": 0.9, "review": 0.3},
+}
+
+CONTRACT = {
+    "entity_type": "contract",
+    "fields": [
+        {"name": "number", "type": "exact"},
+        {"name": "opportunity_id", "type": "exact"},
+        {"name": "customer", "type": "exact"},
+        {"name": "legal_entity", "type": "exact"},
+        {"name": "title", "type": "text"},
+        {"name": "value", "type": "number"},
+        {"name": "start_date", "type": "date"},
+        {"name": "end_date", "type": "date"},
+    ],
+    "thresholds": {"match": 0.9, "review": 0.3},
+}
+
+PROJECT = {
+    "entity_type": "project",
+    "fields": [
+        {"name": "code", "type": "exact"},
+        {"name": "name", "type": "text"},
+        {"name": "customer", "type": "exact"},
+        {"name": "contract", "type": "exact"},
+        {"name": "manager", "type": "person_name"},
+        {"name": "start_date", "type": "date"},
+        {"name": "budget", "type": "number"},
+    ],
+    "thresholds": {"match": 0.9, "review": 0.3},
+}
+
+BUILTIN = {"customer": CUSTOMER, "legal_entity": LEGAL_ENTITY, "contract": CONTRACT, "project": PROJECT}
+
+
+def builtin_spec(entity_type: str) -> Spec:
+    """The spec the hub matches ``entity_type`` records with."""
+    try:
+        return parse_spec(BUILTIN[str(entity_type)])
+    except KeyError:
+        raise KeyError(f"no built-in match spec for {entity_type!r}; known: {', '.join(BUILTIN)}") from None

@@ -1,0 +1,346 @@
+"""The matching engine: one ``Matcher`` per spec, for batches and for real time.
+
+Records are plain dicts of column (canonical field name) -> string or None.
+
+API
+---
+``Matcher(spec, params=None, *, workers=1)``
+    ``spec``: a ``Spec``, a spec dict (the ``match_file`` JSON) or, for the
+    hub's entities, ``builtin_spec("customer")``.  ``params``: a dict from
+    ``to_dict()`` (fitted m/u, prior, term frequencies, thresholds).
+``.fit(rows, progress=None) -> Matcher``
+    Unsupervised estimation: u from random pairs, m by EM per blocking rule,
+    the prior by EM over all candidates, term-frequency tables, and (unless
+    the spec gives them) thresholds.
+``.blocking_keys(record) -> list[str]``
+    Deterministic keys such as ``"tax:GB980780684"``, ``"dom:acme.com"``,
+    ``"nm:ACME|GB"``; two records are compared when they share one.  Store
+    them in an indexed column to find a new record's candidates.
+``.score(a, b) -> (score, explanation)``
+    Match probability 0..1 and, per field, ``{"field", "value_a", "value_b",
+    "level", "weight", "tf_adjustment"}`` after a first ``{"field": "(prior)"}``
+    entry; the weights (bits) add up to ``match_weight(a, b)``, which maps to
+    the score through ``2^W / (1 + 2^W)``.
+``.score_many(record, candidates) -> np.ndarray`` scores against many.
+``.decide(score) -> "match" | "review" | "new"``
+``.dedupe(rows, ids, not_duplicates=(), progress=None, known_clusters=None)``
+    -> ``DedupeResult`` with numpy arrays ``ia``, ``ib`` (row indices),
+    ``score``, ``decision`` (codes ``NEW``/``REVIEW``/``MATCH``) for the pairs
+    at or above review, and ``cluster`` (a stable cluster id per row).
+``.to_dict()`` / ``Matcher.from_dict(d)``: JSON-serialisable parameters.
+``normalize_record(spec, record) -> dict`` the compared columns, normalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from mdm.matching import comparisons as cmp
+from mdm.matching.blocking import Candidates, candidate_pairs, spec_rules
+from mdm.matching.clustering import cluster_ids, cluster_links
+from mdm.matching.model import Model, probability
+from mdm.matching.spec import Spec, parse_spec
+from mdm.matching.table import Table, normalize_record
+
+__all__ = ["Matcher", "DedupeResult", "normalize_record", "NEW", "REVIEW", "MATCH", "DECISIONS"]
+
+NEW, REVIEW, MATCH = 0, 1, 2
+DECISIONS = ("new", "review", "match")
+PARAMS_VERSION = 1
+CHUNK = 250_000
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class Levels:
+    """Comparison levels of a set of pairs: G[pair, comparison] and, for
+    comparisons over several columns, which column combination won."""
+
+    G: np.ndarray
+    which: dict[int, np.ndarray]
+
+
+@dataclass
+class DedupeResult:
+    ids: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    score: np.ndarray
+    decision: np.ndarray
+    cluster: np.ndarray
+    n_candidates: int
+    thresholds: dict[str, float]
+
+    @property
+    def decision_labels(self) -> np.ndarray:
+        return np.asarray(DECISIONS, dtype=object)[self.decision]
+
+    def pairs(self) -> Iterable[tuple[str, str, float, str]]:
+        labels = self.decision_labels
+        for a, b, s, d in zip(self.ia.tolist(), self.ib.tolist(), self.score.tolist(), labels):
+            yield self.ids[a], self.ids[b], s, d
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class Matcher:
+    def __init__(self, spec: Spec | Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
+                 workers: int = 1):
+        self.spec = parse_spec(spec)
+        self.comparisons = cmp.build_comparisons(self.spec.fields)
+        self.rules = spec_rules(self.spec)
+        self.workers = workers
+        self.model: Model | None = None
+        self.fitted_thresholds: dict[str, float] | None = None
+        self.n_records = 0
+        if params:
+            self._load(params)
+
+    # -- parameters -------------------------------------------------------------------
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.spec.thresholds or self.fitted_thresholds or {"match": 0.9, "review": 0.3}
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.model is None:
+            raise ValueError("the matcher has not been fitted")
+        return {"version": PARAMS_VERSION, "spec": self.spec.to_dict(), "model": self.model.to_dict(),
+                "thresholds": self.thresholds, "n_records": self.n_records}
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any], **kwargs) -> "Matcher":
+        return cls(params["spec"], params, **kwargs)
+
+    def _load(self, params: Mapping[str, Any]) -> None:
+        self.model = Model.from_dict(params["model"])
+        self.fitted_thresholds = dict(params.get("thresholds") or {}) or None
+        self.n_records = int(params.get("n_records", 0))
+
+    def with_model(self, model: Model) -> "Matcher":
+        """A copy of this matcher with other parameters (learning, evaluation)."""
+        other = Matcher(self.spec, workers=self.workers)
+        other.model, other.fitted_thresholds, other.n_records = model, self.fitted_thresholds, self.n_records
+        return other
+
+    # -- tables, blocking, levels ----------------------------------------------------------
+
+    def table(self, rows: Iterable[Mapping[str, Any]], progress: Progress = _noop, total: int = 0) -> Table:
+        done = [0]
+
+        def tick():
+            done[0] += 1
+            if done[0] % 10_000 == 0:
+                progress("normalise", done[0], total)
+        table = Table.from_records(self.spec, rows, on_row=tick)
+        progress("normalise", table.n, table.n)
+        return table
+
+    def blocking_keys(self, record: Mapping[str, Any]) -> list[str]:
+        norm = normalize_record(self.spec, record)
+        return [key for rule in self.rules for key in rule.keys(norm)]
+
+    def candidates(self, table: Table) -> Candidates:
+        return candidate_pairs(table, self.rules)
+
+    def levels(self, table: Table, ia: np.ndarray, ib: np.ndarray) -> Levels:
+        cmp.set_workers(self.workers)
+        G = np.empty((len(ia), len(self.comparisons)), dtype=np.int8)
+        which = {}
+        for k, comparison in enumerate(self.comparisons):
+            G[:, k], combo = comparison.levels(table, ia, ib)
+            if len(comparison.combos) > 1:
+                which[k] = combo
+        return Levels(G, which)
+
+    def chunked_levels(self, table: Table, ia: np.ndarray, ib: np.ndarray,
+                       progress: Progress = _noop, stage: str = "compare") -> Levels:
+        parts = []
+        for s in range(0, len(ia), CHUNK):
+            parts.append(self.levels(table, ia[s:s + CHUNK], ib[s:s + CHUNK]))
+            progress(stage, min(s + CHUNK, len(ia)), len(ia))
+        if not parts:
+            return self.levels(table, ia, ib)
+        which = {k: np.concatenate([p.which[k] for p in parts]) for k in parts[0].which}
+        return Levels(np.concatenate([p.G for p in parts]), which)
+
+    # -- weights -------------------------------------------------------------------------
+
+    def _require_model(self) -> Model:
+        if self.model is None:
+            raise ValueError("the matcher has no parameters: call fit() or pass params")
+        return self.model
+
+    def _tf_frequencies(self, table: Table, k: int, ia: np.ndarray, lv: Levels) -> np.ndarray:
+        """Term frequency of the agreed value for each pair (used on exact levels)."""
+        model, comparison = self._require_model(), self.comparisons[k]
+        tf = model.tf_tables.get(comparison.name)
+        combos = comparison.combos
+        freq = np.ones(len(ia))
+        if tf is None:
+            return freq
+        for col_a, col_b in combos:  # code every column first: they share one vocabulary
+            table.codes(col_a), table.codes(col_b)
+        vocab = table.vocabulary(combos[0][0])
+        per_code = table.derived(f"tf:{comparison.name}:{id(tf)}", lambda: tf.frequency(list(vocab)))
+        which = lv.which.get(k)
+        for c, (col_a, _) in enumerate(combos):
+            rows = np.arange(len(ia)) if which is None else np.nonzero(which == c)[0]
+            freq[rows] = per_code[table.codes(col_a)[ia[rows]]]
+        return freq
+
+    def field_weights(self, table: Table, ia: np.ndarray, lv: Levels) -> tuple[np.ndarray, np.ndarray]:
+        """(weight per pair and comparison including TF, TF part alone)."""
+        model = self._require_model()
+        W = np.empty(lv.G.shape, dtype=np.float64)
+        TF = np.zeros(lv.G.shape, dtype=np.float64)
+        for k, (table_k, params) in enumerate(zip(model.weight_tables(), model.comparisons)):
+            W[:, k] = table_k[lv.G[:, k]]
+            exact = np.nonzero(lv.G[:, k] == 0)[0]
+            if params.tf and len(exact):
+                freq = self._tf_frequencies(table, k, ia[exact], Levels(lv.G[exact], {
+                    kk: v[exact] for kk, v in lv.which.items()}))
+                TF[exact, k] = model.tf_adjustment(k, freq)
+        return W + TF, TF
+
+    def match_weights(self, table: Table, ia: np.ndarray, lv: Levels) -> np.ndarray:
+        W, _ = self.field_weights(table, ia, lv)
+        return self._require_model().prior_weight + W.sum(axis=1)
+
+    def score_table(self, table: Table, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        lv = self.levels(table, ia, ib)
+        return probability(self.match_weights(table, ia, lv))
+
+    # -- single records (real time) ------------------------------------------------------
+
+    def score(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, list[dict[str, Any]]]:
+        table = Table.from_records(self.spec, [a, b])
+        explanation = self.explain(table, 0, 1)
+        weight = sum(e["weight"] for e in explanation)
+        return float(probability(weight)), explanation
+
+    def match_weight(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+        table = Table.from_records(self.spec, [a, b])
+        ia, ib = np.array([0]), np.array([1])
+        return float(self.match_weights(table, ia, self.levels(table, ia, ib))[0])
+
+    def score_many(self, record: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        table = Table.from_records(self.spec, [record, *candidates])
+        ib = np.arange(1, table.n)
+        return self.score_table(table, np.zeros(len(ib), dtype=np.int64), ib)
+
+    def explain(self, table: Table, i: int, j: int) -> list[dict[str, Any]]:
+        model = self._require_model()
+        ia, ib = np.array([i]), np.array([j])
+        lv = self.levels(table, ia, ib)
+        W, TF = self.field_weights(table, ia, lv)
+        out = [{"field": "(prior)", "value_a": None, "value_b": None, "level": "prior",
+                "weight": model.prior_weight, "tf_adjustment": 0.0}]
+        for k, comparison in enumerate(self.comparisons):
+            level = int(lv.G[0, k])
+            value_a, value_b = comparison.describe(table, i, j, int(lv.which.get(k, [0])[0]))
+            out.append({"field": comparison.name, "value_a": value_a, "value_b": value_b,
+                        "level": comparison.all_labels[level], "weight": float(W[0, k]),
+                        "tf_adjustment": float(TF[0, k])})
+        return out
+
+    def decide(self, score: float) -> str:
+        t = self.thresholds
+        return "match" if score >= t["match"] else "review" if score >= t["review"] else "new"
+
+    def decisions(self, scores: np.ndarray) -> np.ndarray:
+        t = self.thresholds
+        return np.where(scores >= t["match"], MATCH, np.where(scores >= t["review"], REVIEW, NEW)).astype(np.int8)
+
+    # -- estimation ---------------------------------------------------------------------------
+
+    def fit(self, rows: Iterable[Mapping[str, Any]], progress: Progress = _noop, seed: int = 0) -> "Matcher":
+        table = self.table(rows, progress)
+        candidates = self.candidates(table)
+        lv = self.chunked_levels(table, candidates.ia, candidates.ib, progress)
+        self.fit_levels(table, candidates, lv, seed=seed)
+        return self
+
+    def fit_levels(self, table: Table, candidates: Candidates, lv: Levels, seed: int = 0,
+                   random_pairs: int = 1_000_000) -> None:
+        """Estimate the model from the levels of the candidate pairs."""
+        from mdm.matching.training import estimate_model
+
+        self.model = estimate_model(self, table, candidates, lv, seed=seed, random_pairs=random_pairs)
+        self.n_records = table.n
+        if self.spec.thresholds is None:
+            from mdm.matching.training import choose_thresholds
+
+            scores = probability(self.match_weights(table, candidates.ia, lv))
+            self.fitted_thresholds = choose_thresholds(scores)
+
+    # -- batch deduplication ---------------------------------------------------------------
+
+    def dedupe(self, rows: Iterable[Mapping[str, Any]], ids: Sequence[Any],
+               not_duplicates: Iterable[tuple[Any, Any]] = (), progress: Progress | None = None,
+               known_clusters: Mapping[str, str] | None = None, keep: str = "review",
+               table: Table | None = None) -> DedupeResult:
+        progress = progress or _noop
+        ids_arr = np.asarray([str(i) for i in ids], dtype=object)
+        table = table if table is not None else self.table(rows, progress, len(ids_arr))
+        if table.n != len(ids_arr):
+            raise ValueError(f"{table.n} rows but {len(ids_arr)} ids")
+        candidates = self.candidates(table)
+        progress("block", len(candidates), len(candidates))
+        lv = self.chunked_levels(table, candidates.ia, candidates.ib, progress)
+        if self.model is None:
+            self.fit_levels(table, candidates, lv)
+        scores = self._chunked_scores(table, candidates.ia, lv, progress)
+        decision = self.decisions(scores)
+        forbidden = self._forbidden_rows(ids_arr, not_duplicates)
+        if forbidden:
+            decision[_pair_mask(candidates.ia, candidates.ib, table.n, forbidden)] = NEW
+        roots = cluster_links(table.n, candidates.ia, candidates.ib, scores, decision == MATCH,
+                              decision >= REVIEW, self._conflict_codes(table), forbidden)
+        keep_mask = slice(None) if keep == "all" else decision >= REVIEW
+        return DedupeResult(ids_arr, candidates.ia[keep_mask], candidates.ib[keep_mask],
+                            scores[keep_mask].astype(np.float32), decision[keep_mask],
+                            cluster_ids(roots, ids_arr, known_clusters), len(candidates), self.thresholds)
+
+    def _chunked_scores(self, table: Table, ia: np.ndarray, lv: Levels, progress: Progress) -> np.ndarray:
+        out = np.empty(len(ia), dtype=np.float64)
+        for s in range(0, len(ia), CHUNK):
+            part = Levels(lv.G[s:s + CHUNK], {k: v[s:s + CHUNK] for k, v in lv.which.items()})
+            out[s:s + CHUNK] = probability(self.match_weights(table, ia[s:s + CHUNK], part))
+            progress("score", min(s + CHUNK, len(ia)), len(ia))
+        return out
+
+    def _conflict_codes(self, table: Table) -> list[np.ndarray]:
+        """Per conflict field, a value code per row (0 = unknown or not valid)."""
+        out = []
+        for comparison in self.comparisons:
+            if comparison.conflict_level is None:
+                continue
+            codes = table.codes(comparison.name).copy()
+            if isinstance(comparison, cmp.TaxIdComparison):
+                codes[~cmp._valid_tax_ids(table, comparison.name)] = 0
+            out.append(codes)
+        return out
+
+    @staticmethod
+    def _forbidden_rows(ids: np.ndarray, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[int, int]]:
+        pairs = list(pairs)
+        if not pairs:
+            return []
+        index = {v: i for i, v in enumerate(ids.tolist())}
+        out = []
+        for a, b in pairs:
+            ra, rb = index.get(str(a)), index.get(str(b))
+            if ra is not None and rb is not None and ra != rb:
+                out.append((min(ra, rb), max(ra, rb)))
+        return out
+
+
+def _pair_mask(ia: np.ndarray, ib: np.ndarray, n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    codes = np.asarray([a * n + b for a, b in pairs], dtype=np.int64)
+    return np.isin(ia * n + ib, codes)

@@ -1,0 +1,216 @@
+"""The Fellegi–Sunter model: m/u probabilities, EM, term frequencies, weights.
+
+For a comparison level ``l`` of a field, ``m = P(level l | match)`` and
+``u = P(level l | non-match)``; the level adds ``log2(m / u)`` bits (its
+*match weight*, a log Bayes factor) to the prior ``log2(λ / (1 - λ))`` where
+λ is the probability that two random records match.  The total match weight
+``W`` maps to the match probability ``2^W / (1 + 2^W)``.
+
+Estimation follows Splink's unsupervised recipe:
+
+* u from random record pairs (almost all non-matches);
+* m by expectation maximisation with u fixed, once per blocking rule, over
+  the pairs that rule produces, leaving out the comparisons of the rule's own
+  columns (their agreement is forced by the blocking, not evidence); each
+  comparison's m is the average over the sessions that estimated it;
+* λ by EM over all candidate pairs with m and u fixed, scaled from the
+  candidate set to all pairs.
+
+Exact agreement on a common value (a free-mail domain, "Smith") is weaker
+evidence than on a rare one: on exact levels the u of the level is replaced
+by the value's term frequency (as Splink's term-frequency adjustment),
+capped at ``tf_max_boost`` extra bits for rare values.
+
+Levels that mean *conflicting strong identifiers* (two different valid tax
+ids, different countries) are capped at ``conflict_weight`` bits at most, so
+that a corporate group's members, which share a domain, head office and most
+of a name, are not matched on that shared evidence alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_CONFLICT_WEIGHT = {"tax_id": -12.0, "country": -8.0}
+TF_MAX_BOOST = 4.0
+MAX_TF_TABLE = 50_000  # values kept per comparison when parameters are persisted
+
+
+@dataclass
+class ComparisonParams:
+    name: str
+    labels: list[str]  # non-null levels, strongest agreement first
+    m: np.ndarray
+    u: np.ndarray
+    tf: bool = False
+    conflict_level: int | None = None
+    conflict_weight: float | None = None
+
+    def weights(self) -> np.ndarray:
+        """Weight per level; the extra last entry is the null level (0)."""
+        with np.errstate(divide="ignore"):
+            w = np.log2(np.clip(self.m, 1e-12, None) / np.clip(self.u, 1e-12, None))
+        if self.conflict_level is not None and self.conflict_weight is not None:
+            w[self.conflict_level] = min(w[self.conflict_level], self.conflict_weight)
+        return np.append(w, 0.0)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "labels": list(self.labels), "m": [float(x) for x in self.m],
+                "u": [float(x) for x in self.u], "tf": self.tf, "conflict_level": self.conflict_level,
+                "conflict_weight": self.conflict_weight}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ComparisonParams":
+        return cls(d["name"], list(d["labels"]), np.asarray(d["m"], float), np.asarray(d["u"], float),
+                   bool(d.get("tf")), d.get("conflict_level"), d.get("conflict_weight"))
+
+
+@dataclass
+class TermFrequencies:
+    counts: dict[str, int]
+    total: int
+
+    def frequency(self, values) -> np.ndarray:
+        total = max(self.total, 1)
+        return np.fromiter((self.counts.get(v, 1) / total for v in values), float, len(values))
+
+    def to_dict(self, limit: int = MAX_TF_TABLE) -> dict:
+        common = sorted(((c, v) for v, c in self.counts.items() if c > 1), reverse=True)[:limit]
+        return {"total": self.total, "counts": {v: c for c, v in common}}
+
+
+@dataclass
+class Model:
+    comparisons: list[ComparisonParams]
+    prior: float  # probability that two random records match
+    tf_tables: dict[str, TermFrequencies] = field(default_factory=dict)
+    tf_max_boost: float = TF_MAX_BOOST
+
+    @property
+    def prior_weight(self) -> float:
+        p = min(max(self.prior, 1e-15), 1 - 1e-15)
+        return float(np.log2(p / (1 - p)))
+
+    def weight_tables(self) -> list[np.ndarray]:
+        return [c.weights() for c in self.comparisons]
+
+    def tf_adjustment(self, k: int, frequencies: np.ndarray) -> np.ndarray:
+        """Extra bits on the exact level of comparison ``k`` for values of the
+        given term frequency: log2(u_exact / tf), at most ``tf_max_boost``."""
+        u0 = self.comparisons[k].u[0]
+        adj = np.log2(max(u0, 1e-12) / np.clip(frequencies, 1e-12, None))
+        return np.minimum(adj, self.tf_max_boost)
+
+    def to_dict(self) -> dict:
+        return {"prior": self.prior, "tf_max_boost": self.tf_max_boost,
+                "comparisons": [c.to_dict() for c in self.comparisons],
+                "tf_tables": {k: t.to_dict() for k, t in self.tf_tables.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Model":
+        tf = {k: TermFrequencies(dict(t["counts"]), int(t["total"])) for k, t in d.get("tf_tables", {}).items()}
+        return cls([ComparisonParams.from_dict(c) for c in d["comparisons"]], float(d["prior"]), tf,
+                   float(d.get("tf_max_boost", TF_MAX_BOOST)))
+
+
+def probability(weight: np.ndarray | float) -> np.ndarray | float:
+    """Match probability of a total match weight (in bits)."""
+    w = np.clip(weight, -60, 60)
+    return 1.0 / (1.0 + np.exp2(-w))
+
+
+# -- estimation ----------------------------------------------------------------------
+
+def initial_m(n_levels: int, conflict_level: int | None = None) -> np.ndarray:
+    m = 0.5 ** np.arange(n_levels, dtype=float)
+    m[0] = 0.8 * m.sum()
+    if conflict_level is not None:
+        m[conflict_level] = 0.01 * m.sum()
+    return m / m.sum()
+
+
+def level_counts(levels: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Counts of each non-null level (the null level ``n_levels`` is dropped)."""
+    counts = np.bincount(levels.astype(np.int64), weights=weights, minlength=n_levels + 1)
+    return counts[:n_levels].astype(float)
+
+
+def estimate_u(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """u from the levels of random pairs, with half a pair of smoothing per level."""
+    counts = level_counts(levels, n_levels) + 0.5
+    return counts / counts.sum()
+
+
+def _patterns(G: np.ndarray, radices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix G (pairs × comparisons) with counts."""
+    code = np.zeros(len(G), dtype=np.int64)
+    for k, r in enumerate(radices):
+        code = code * r + G[:, k]
+    uniq, first, counts = np.unique(code, return_index=True, return_counts=True)
+    return G[first], counts.astype(float)
+
+
+def _log_ratio(P: np.ndarray, tables: list[np.ndarray], active: list[int]) -> np.ndarray:
+    total = np.zeros(len(P))
+    for k in active:
+        total += tables[k][P[:, k]]
+    return total
+
+
+def em_m(G: np.ndarray, n_levels: list[int], u: list[np.ndarray], m0: list[np.ndarray],
+         active: list[int], lam0: float = 0.1, iterations: int = 40, tol: float = 1e-5
+         ) -> tuple[list[np.ndarray], float, float]:
+    """EM for m (u fixed) over the pairs whose levels are the rows of G.
+    Returns (m per comparison, λ within these pairs, expected matches)."""
+    P, counts = _patterns(G, [n + 1 for n in n_levels])
+    m = [x.copy() for x in m0]
+    lam = lam0
+    post = np.zeros(len(P))
+    for _ in range(iterations):
+        tables = [np.append(np.log2(np.clip(m[k], 1e-12, None) / np.clip(u[k], 1e-12, None)), 0.0)
+                  for k in range(len(m))]
+        w = _log_ratio(P, tables, active) + np.log2(lam / (1 - lam))
+        post = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+        pc = post * counts
+        new_m = [m[k] if k not in active else _normalise(level_counts(P[:, k], n_levels[k], pc) + 1e-3)
+                 for k in range(len(m))]
+        new_lam = float(np.clip(pc.sum() / counts.sum(), 1e-9, 1 - 1e-9))
+        delta = max(np.abs(a - b).max() for a, b in zip(new_m, m))
+        m, lam = new_m, new_lam
+        if delta < tol:
+            break
+    return m, lam, float((post * counts).sum())
+
+
+def em_lambda(G: np.ndarray, n_levels: list[int], tables: list[np.ndarray], lam0: float = 0.1,
+              iterations: int = 60) -> float:
+    """EM for λ alone (m and u fixed) over the pairs of G."""
+    P, counts = _patterns(G, [n + 1 for n in n_levels])
+    base = _log_ratio(P, tables, list(range(len(tables))))
+    lam = lam0
+    for _ in range(iterations):
+        post = 1.0 / (1.0 + np.exp2(-np.clip(base + np.log2(lam / (1 - lam)), -60, 60)))
+        new = float(np.clip((post * counts).sum() / counts.sum(), 1e-12, 1 - 1e-9))
+        if abs(new - lam) < 1e-9:
+            break
+        lam = new
+    return lam
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / x.sum()
+
+
+def supervised_update(params: ComparisonParams, match_levels: np.ndarray, nonmatch_levels: np.ndarray,
+                      prior_strength: float = 20.0) -> ComparisonParams:
+    """Refine m from labelled matches and u from labelled non-matches: a Dirichlet
+    posterior with the current values as prior, worth ``prior_strength`` pairs
+    for m and ten times that for u (labelled non-matches are the hard cases,
+    not a random sample, so they move u less)."""
+    n = len(params.labels)
+    m = params.m * prior_strength + level_counts(match_levels, n)
+    u = params.u * prior_strength * 10 + level_counts(nonmatch_levels, n)
+    return ComparisonParams(params.name, params.labels, _normalise(m), _normalise(u), params.tf,
+                            params.conflict_level, params.conflict_weight)

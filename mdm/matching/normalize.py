@@ -1,0 +1,420 @@
+"""Normalisers, one per field type of the spec contract.
+
+Every normaliser takes a raw value (string, number or None) and, where it
+matters, the record's country (ISO alpha-2), and returns a string: ``""``
+means missing.  Normalisation is idempotent: ``f(f(x)) == f(x)``.
+
+==============  ==============================================================
+type            result
+==============  ==============================================================
+text            lower-case ASCII words (``"Zürich  Nord"`` -> ``"zurich nord"``)
+org_name        words without legal form, noise words and punctuation
+                (``"The Acme & Sons GmbH"`` -> ``"acme and sons"``)
+person_name     words without titles (``"Dr. José Núñez"`` -> ``"jose nunez"``)
+exact           upper-case letters and digits only (``"HRB 12-34"`` -> ``"HRB1234"``)
+country         ISO 3166 alpha-2 (``"Germany"`` -> ``"DE"``)
+date            ISO date (``"31/01/2020"`` -> ``"2020-01-31"``)
+number          canonical decimal (``"1.234,50"`` -> ``"1234.5"``)
+postcode        upper-case, no blanks (``"sw1a 1aa"`` -> ``"SW1A1AA"``)
+phone           E.164 (``"020 7946 0958"`` in GB -> ``"+442079460958"``)
+email           lower-case address (``"Mailto:Ann@Acme.COM"`` -> ``"ann@acme.com"``)
+domain          registrable domain of a URL or e-mail (``"https://www.acme.co.uk/x"`` -> ``"acme.co.uk"``)
+tax_id          VAT/tax id with country prefix (``"980 7806 84"`` in GB -> ``"GB980780684"``)
+address         house numbers first, street types abbreviated
+                (``"Hauptstraße 5"`` -> ``"5 hauptstr"``)
+==============  ==============================================================
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, Callable
+
+from unidecode import unidecode
+
+from mdm.matching.legal_forms import legal_forms, longest_form, name_tokens
+
+_SPACES = re.compile(r"\s+")
+_NON_ALNUM_LOWER = re.compile(r"[^a-z0-9]+")
+_NON_ALNUM_UPPER = re.compile(r"[^A-Z0-9]+")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    s = str(value).strip()
+    return "" if s.lower() in {"", "nan", "none", "null", "n/a", "-"} else s
+
+
+# -- words ----------------------------------------------------------------
+
+def normalize_text(value: Any, country: str | None = None) -> str:
+    s = unidecode(_text(value)).lower()
+    return " ".join(_NON_ALNUM_LOWER.sub(" ", s).split())
+
+
+ORG_SYNONYMS = {
+    "intl": "international", "int": "international", "internat": "international",
+    "svcs": "services", "svc": "services", "srvcs": "services", "mfg": "manufacturing",
+    "technologies": "technology", "tech": "technology", "techn": "technology",
+    "sys": "systems", "mgmt": "management", "natl": "national", "assoc": "associates",
+    "bros": "brothers", "hldgs": "holdings", "hldg": "holdings", "grp": "group",
+    "consultancy": "consulting", "dept": "department", "ctr": "center", "centre": "center",
+}
+ORG_NOISE = {"the"}
+
+
+def _strip_legal_forms(tokens: list[str], country: str | None) -> list[str]:
+    forms, longest = legal_forms(country), longest_form(country)
+    stripped = True
+    while stripped and len(tokens) > 1:
+        stripped = False
+        for size in range(min(longest, len(tokens) - 1), 0, -1):
+            if tuple(tokens[-size:]) in forms:
+                tokens = tokens[:-size]
+                stripped = True
+                break
+    return tokens
+
+
+@lru_cache(maxsize=200_000)
+def normalize_org_name(value: Any, country: str | None = None) -> str:
+    tokens = [ORG_SYNONYMS.get(t, t) for t in name_tokens(_text(value))]
+    while len(tokens) > 1 and tokens[0] in ORG_NOISE:
+        tokens = tokens[1:]
+    tokens = _strip_legal_forms(tokens, country)
+    tokens = [t for t in tokens if t not in ORG_NOISE] or tokens
+    return " ".join(tokens)
+
+
+PERSON_TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "jr", "sr"}
+
+
+def normalize_person_name(value: Any, country: str | None = None) -> str:
+    tokens = name_tokens(_text(value))
+    kept = [t for t in tokens if t not in PERSON_TITLES]
+    return " ".join(kept or tokens)
+
+
+# -- identifiers ------------------------------------------------------------
+
+def normalize_exact(value: Any, country: str | None = None) -> str:
+    return _NON_ALNUM_UPPER.sub("", unidecode(_text(value)).upper())
+
+
+LOCAL_COUNTRY_NAMES = {
+    "deutschland": "DE", "osterreich": "AT", "schweiz": "CH", "suisse": "CH", "svizzera": "CH",
+    "espana": "ES", "italia": "IT", "nederland": "NL", "holland": "NL", "belgie": "BE",
+    "belgique": "BE", "polska": "PL", "sverige": "SE", "norge": "NO", "danmark": "DK",
+    "suomi": "FI", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+    "britain": "GB", "america": "US", "united states": "US", "czech republic": "CZ",
+}
+
+
+@lru_cache(maxsize=4096)
+def normalize_country(value: Any, country: str | None = None) -> str:
+    s = _text(value)
+    if not s:
+        return ""
+    if len(s) == 2 and s.isalpha():
+        return "GB" if s.upper() == "UK" else s.upper()
+    local = LOCAL_COUNTRY_NAMES.get(normalize_text(s))
+    if local:
+        return local
+    import pycountry
+
+    try:
+        return pycountry.countries.lookup(s).alpha_2
+    except LookupError:
+        pass
+    try:
+        return pycountry.countries.search_fuzzy(s)[0].alpha_2
+    except LookupError:
+        return normalize_exact(s)
+
+
+VAT_PREFIXES = {
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "GB", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI", "CH", "NO",
+}
+_VAT_ALIASES = {"GR": "EL", "UK": "GB"}
+
+
+def _tax_module(cc: str):
+    from stdnum import get_cc_module
+
+    for kind in ("vat", "tin"):
+        try:
+            module = get_cc_module(cc.lower(), kind)
+        except (ImportError, AttributeError):
+            module = None
+        if module is not None:
+            return module
+    return None
+
+
+def _split_tax_prefix(s: str, country: str | None) -> tuple[str, str]:
+    if s.startswith("CHE") and len(s) > 6:
+        return "CH", s[3:]
+    head = _VAT_ALIASES.get(s[:2], s[:2])
+    if head in VAT_PREFIXES and len(s) > 6:
+        return head, s[2:]
+    cc = (country or "").upper()
+    return _VAT_ALIASES.get(cc, cc), s
+
+
+def _module_for(cc: str):
+    return _tax_module({"EL": "gr"}.get(cc, cc))
+
+
+@lru_cache(maxsize=200_000)
+def normalize_tax_id(value: Any, country: str | None = None) -> str:
+    s = normalize_exact(value)
+    if not s:
+        return ""
+    cc, body = _split_tax_prefix(s, country)
+    if not cc:
+        return body
+    if cc == "CH":
+        body = re.sub(r"(MWST|TVA|IVA)$", "", body)
+    module = _module_for(cc)
+    if module is not None:
+        try:
+            body = normalize_exact(module.compact(body))
+        except Exception:  # stdnum raises its own errors on garbage
+            pass
+        if body.startswith(cc) or (cc == "CH" and body.startswith("CHE")):
+            body = body[3:] if cc == "CH" else body[2:]
+    return cc + body
+
+
+@lru_cache(maxsize=200_000)
+def tax_id_is_valid(normalized: str) -> bool:
+    """True when a normalised tax id passes its country's check digits."""
+    if len(normalized) < 4 or not normalized[:2].isalpha():
+        return False
+    cc, body = normalized[:2], normalized[2:]
+    module = _module_for(cc)
+    if module is None:
+        return False
+    for candidate in (body, normalized, "CHE" + body if cc == "CH" else None):
+        try:
+            if candidate and module.is_valid(candidate):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+# -- contact ---------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@lru_cache(maxsize=200_000)
+def normalize_phone(value: Any, country: str | None = None) -> str:
+    s = _text(value)
+    if not s:
+        return ""
+    if _E164.match(s):
+        return s
+    import phonenumbers
+
+    digits = re.sub(r"[^\d+]", "", s)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    try:
+        number = phonenumbers.parse(s.split(" ext")[0].split(" x")[0], (country or "").upper() or None)
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    return digits
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(value: Any, country: str | None = None) -> str:
+    s = _text(value).lower()
+    if s.startswith("mailto:"):
+        s = s[7:]
+    s = s.strip(" <>\"'")
+    return s if _EMAIL.match(s) else ""
+
+
+@lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+
+    # The bundled public-suffix snapshot only: never fetch over the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_domain(value: Any, country: str | None = None) -> str:
+    s = _text(value).lower()
+    if not s:
+        return ""
+    if "@" in s:
+        s = s.rsplit("@", 1)[1]
+    s = re.sub(r"^[a-z][a-z0-9+.-]*://", "", s).split("/")[0].split("?")[0].split(":")[0].strip(".")
+    if not s or " " in s:
+        return ""
+    parts = _extractor()(s)
+    if parts.domain and parts.suffix:
+        return f"{parts.domain}.{parts.suffix}"
+    return s[4:] if s.startswith("www.") else s
+
+
+# -- places ----------------------------------------------------------------
+
+_ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
+
+
+def normalize_postcode(value: Any, country: str | None = None) -> str:
+    s = unidecode(_text(value)).upper()
+    m = _ZIP_PLUS4.match(s.replace(" ", ""))
+    if m:
+        return m.group(1)
+    return _NON_ALNUM_UPPER.sub("", s)
+
+
+STREET_TYPES = {
+    "street": "st", "str": "st", "strasse": "str", "road": "rd", "avenue": "ave", "av": "ave",
+    "boulevard": "blvd", "lane": "ln", "drive": "dr", "court": "ct", "place": "pl",
+    "square": "sq", "terrace": "ter", "highway": "hwy", "parkway": "pkwy", "crescent": "cres",
+    "close": "cl", "gardens": "gdns", "north": "n", "south": "s", "east": "e", "west": "w",
+    "building": "bldg", "floor": "fl", "suite": "ste", "apartment": "apt", "unit": "unit",
+    "mount": "mt", "saint": "st", "platz": "pl", "weg": "weg", "gasse": "g", "allee": "allee",
+}
+# Only German-style "-strasse" compounds are split; "st" is the canonical street
+# abbreviation, so "str" (a German street) is kept apart from "st" (English).
+STREET_TYPES["str"] = "str"
+_COMPOUND = re.compile(r"(?<=[a-z])(strasse|str)\b")
+_HOUSE_NO = re.compile(r"^\d+[a-z]?$")
+_NOISE_ADDRESS = {"no", "nr", "number"}
+
+
+def normalize_address(value: Any, country: str | None = None) -> str:
+    s = unidecode(_text(value)).lower().replace("&", " and ")
+    s = _COMPOUND.sub(r" \1", s)
+    s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
+    tokens = re.sub(r"[^a-z0-9-]+", " ", s).replace("-", " ").split()
+    words = [STREET_TYPES.get(t, t) for t in tokens if t not in _NOISE_ADDRESS]
+    numbers = [t for t in words if _HOUSE_NO.match(t)]
+    rest = [t for t in words if not _HOUSE_NO.match(t)]
+    return " ".join(numbers + rest)
+
+
+def split_address(normalized: str) -> tuple[str, str]:
+    """(house numbers, street words) of a normalised address."""
+    tokens = normalized.split()
+    i = 0
+    while i < len(tokens) and _HOUSE_NO.match(tokens[i]):
+        i += 1
+    return " ".join(tokens[:i]), " ".join(tokens[i:])
+
+
+# -- dates and numbers -------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_WORDY = re.compile(r"^(?:(\d{1,2})\s+([a-z]+)|([a-z]+)\s+(\d{1,2}))\s+(\d{4})$")
+
+
+def _make_date(y: int, m: int, d: int) -> str | None:
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError:
+        return None
+
+
+def _century(y: int) -> int:
+    return y if y >= 100 else (2000 + y if y < 50 else 1900 + y)
+
+
+def _parse_dmy(a: int, b: int, y: int, country: str | None) -> str | None:
+    month_first = (country or "").upper() in {"US", "PH"} or a > 12 >= b
+    if a > 12 and b > 12:
+        return None
+    if month_first and a <= 12 < b:
+        return _make_date(y, a, b)
+    if month_first and (country or "").upper() in {"US", "PH"}:
+        return _make_date(y, a, b) or _make_date(y, b, a)
+    return _make_date(y, b, a) or _make_date(y, a, b)
+
+
+def _parse_wordy(s: str) -> str | None:
+    m = _WORDY.match(re.sub(r"[,.]", " ", s).replace("  ", " ").strip())
+    if not m:
+        return None
+    day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    number = _MONTHS.get(month[:3])
+    return _make_date(int(m.group(5)), number, int(day)) if number else None
+
+
+@lru_cache(maxsize=100_000)
+def normalize_date(value: Any, country: str | None = None) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    s = " ".join(unidecode(_text(value)).lower().split())
+    if not s:
+        return ""
+    if m := _YMD.match(s):
+        parsed = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif m := _COMPACT.match(s):
+        parsed = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif m := _DMY.match(s):
+        parsed = _parse_dmy(int(m.group(1)), int(m.group(2)), _century(int(m.group(3))), country)
+    else:
+        parsed = _parse_wordy(s)
+    return parsed or re.sub(r"[^0-9]", "", s)
+
+
+def normalize_number(value: Any, country: str | None = None) -> str:
+    s = re.sub(r"[^\d,.\-]", "", _text(value))
+    if not s:
+        return ""
+    if "," in s and "." in s:
+        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "").replace(",", ".")
+    elif "," in s:
+        head, _, tail = s.rpartition(",")
+        s = s.replace(",", "") if len(tail) == 3 and head else s.replace(",", ".")
+    try:
+        number = Decimal(s)
+    except InvalidOperation:
+        return ""
+    if number == number.to_integral_value():
+        return str(number.quantize(Decimal(1)))
+    return format(number.normalize(), "f")
+
+
+NORMALIZERS: dict[str, Callable[[Any, str | None], str]] = {
+    "text": normalize_text,
+    "org_name": normalize_org_name,
+    "person_name": normalize_person_name,
+    "exact": normalize_exact,
+    "country": normalize_country,
+    "date": normalize_date,
+    "number": normalize_number,
+    "postcode": normalize_postcode,
+    "phone": normalize_phone,
+    "email": normalize_email,
+    "domain": normalize_domain,
+    "tax_id": normalize_tax_id,
+    "address": normalize_address,
+}
+
+
+def normalize_value(field_type: str, value: Any, country: str | None = None) -> str:
+    """Normalise one value of the given spec type."""
+    return NORMALIZERS[field_type](value, country)
