@@ -7,3 +7,4 @@ class MdmConfig(AppConfig):
 
     def ready(self) -> None:
         from mdm import signals  # noqa: F401  (history audit fields)
+        from mdm.services import changes  # noqa: F401  (change feed)

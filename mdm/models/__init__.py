@@ -2,6 +2,7 @@
 history row records who, why, where from and the correlation id."""
 
 from mdm.models.base import AuditHistoryBase, GoldenRecord, audited
+from mdm.models.changes import ChangeEvent
 from mdm.models.golden import GOLDEN_MODELS, Contract, Customer, LegalEntity, Project, golden_model
 from mdm.models.matching import BlockingKey, MatchParams, MatchTask, MergeEvent, NotDuplicate, ValidationIssue
 from mdm.models.survivorship import ManualOverride, SurvivorshipRule
@@ -11,6 +12,7 @@ from mdm.models.xref import CrossReference
 __all__ = [
     "AuditHistoryBase",
     "BlockingKey",
+    "ChangeEvent",
     "Contract",
     "CrossReference",
     "Customer",
