@@ -10,7 +10,7 @@ from mdm.audit import current
 from mdm.events import master_changed
 from mdm.models import ChangeEvent
 
-FEED_CHANGES = {"approved", "retired", "merged", "unmerged"}
+FEED_CHANGES = {"approved", "retired", "merged", "unmerged", "repointed"}
 _FEED_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock key serialising feed writers
 
 
