@@ -83,6 +83,9 @@ def _erp_bound(record) -> bool:
     subscription sends this entity type to an ERP-kind system."""
     from mdm.models import CrossReference
 
+    known = getattr(record, "_mdm_erp_bound", None)
+    if known is not None:
+        return known
     if CrossReference.objects.filter(
         entity_type=record.entity_type, golden_id=record.pk, system__kind=SystemKind.ERP
     ).exists():

@@ -126,8 +126,11 @@ def resolve_ref(ref_type: str, system_code: str, value: str):
 
 # --- the build ---------------------------------------------------------------
 
-def _apply(record: GoldenRecord, values: dict, lineage: dict) -> bool:
-    """Set field values on the model; return whether any value changed."""
+def _apply(record: GoldenRecord, values: dict, lineage: dict, resolver=None) -> bool:
+    """Set field values on the model; return whether any value changed.
+    ``resolver(ref_type, system, value)`` finds referenced goldens (a batch
+    passes one that preloads them)."""
+    resolver = resolver or resolve_ref
     changed = False
     for f in canonical.fields_for(record.entity_type):
         raw = values.get(f.name)
@@ -138,14 +141,20 @@ def _apply(record: GoldenRecord, values: dict, lineage: dict) -> bool:
                 if entry and entry.get("rule") == survivorship.MANUAL:
                     target = follow_merges(golden_model(f.ref), raw)
                 else:
-                    target = resolve_ref(f.ref, (entry or {}).get("system") or "", str(raw))
+                    target = resolver(f.ref, (entry or {}).get("system") or "", str(raw))
                 if entry is not None:
                     if target is None:
                         entry["unresolved"] = str(raw)
                     else:
                         entry["golden"] = str(target.pk)
-            new = target.pk if target is not None and target.pk != record.pk else None
+            if target is not None and target.pk == record.pk:
+                target = None
+            new = target.pk if target is not None else None
             attr = f"{f.name}_id"
+            if getattr(record, attr) != new:
+                setattr(record, f.name, target)  # keeps the object: validation reads its state
+                changed = True
+            continue
         elif f.kind == "date":
             new = dt.date.fromisoformat(raw) if raw else None
             attr = f.name

@@ -89,97 +89,95 @@ def prepare(system, entity_type: str, source_id, data) -> tuple[SourceSystem, st
 
 
 def ingest_record(*, system, entity_type: str, source_id, data: dict) -> IngestResult:
-    """Upsert one source record and update the golden record it belongs to."""
-    require_context()
-    sys_obj, sid, canonical = prepare(system, entity_type, source_id, data)
-    digest = content_hash(data)
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                return _upsert(sys_obj, entity_type, sid, data, canonical, digest)
-        except IntegrityError:
-            if attempt:  # a concurrent sender created it twice in a row: give up loudly
-                raise
-    raise AssertionError("unreachable")
-
-
-def _upsert(sys_obj, entity_type, sid, data, canonical, digest) -> IngestResult:
-    existing = (
-        SourceRecord.objects.select_for_update(of=("self",))
-        .filter(system=sys_obj, entity_type=entity_type, source_id=sid)
-        .select_related("xref")
-        .first()
-    )
-    result = IngestResult(IngestOutcome.UNCHANGED, entity_type, sid)
-    if existing is not None:
-        result.source_record_id = existing.pk
-        xref = getattr(existing, "xref", None)
-        result.golden_id = str(xref.golden_id) if xref else None
-        if existing.content_hash == digest:
-            return result
-        existing.payload, existing.canonical, existing.content_hash = data, canonical, digest
-        with audit_reason(_reason("updated", sys_obj)):
-            existing.save()
-        result.outcome = IngestOutcome.UPDATED
-        if xref is not None:
-            record = golden_svc.follow_merges(golden_model(entity_type), xref.golden_id)
-            if record is not None and record.state != "merged":
-                with audit_reason(_reason("rebuilt from", sys_obj)):
-                    golden_svc.rebuild(record)
-        return result
-
-    sr = SourceRecord(system=sys_obj, entity_type=entity_type, source_id=sid, payload=data, canonical=canonical,
-                      content_hash=digest)
-    with audit_reason(_reason("received", sys_obj)):
-        sr.save()
-    result.outcome = IngestOutcome.CREATED
-    result.source_record_id = sr.pk
-    _link_new(sr, canonical, result)
+    """Upsert one source record and update the golden record it belongs to.
+    Raises IngestError (nothing written) if the record is refused."""
+    (result,) = ingest_many(system=system, entity_type=entity_type, items=[(source_id, data)])
+    if isinstance(result, IngestError):
+        raise result
     return result
 
 
-def _reason(verb: str, sys_obj) -> str:
+def ingest_many(*, system, entity_type: str, items, progress=None) -> list:
+    """Upsert many records of one system and entity type.  Returns, per item,
+    an ``IngestResult`` or the ``IngestError`` that refused it.
+
+    Refused records never reach the database.  The accepted ones are written
+    together (bulk inserts with history); should that fail on a race with
+    another writer, each record is retried alone in its own transaction, so
+    every record is all-or-nothing and one record never spoils another."""
+    from mdm.services.batch import Batch
+
+    require_context()
+    results: list = [None] * len(items)
+    prepared = []
+    try:
+        system = _system(system)
+    except IngestError as exc:
+        return [exc] * len(items)
+    for index, (source_id, data) in enumerate(items):
+        try:
+            sys_obj, sid, canonical = prepare(system, entity_type, source_id, data)
+        except IngestError as exc:
+            results[index] = exc
+            continue
+        prepared.append(Item(index, sid, data, canonical, content_hash(data), sys_obj))
+    for chunk in _chunks_with_unique_ids(prepared):
+        try:
+            with transaction.atomic():
+                done = Batch(chunk[0].system, entity_type, chunk).run()
+        except IntegrityError:
+            done = {}
+            for item in chunk:
+                done.update(_alone(item, entity_type))
+        for index, result in done.items():
+            results[index] = result
+        if progress:
+            progress(len(chunk))
+    return results
+
+
+@dataclass
+class Item:
+    index: int
+    source_id: str
+    data: dict
+    canonical: dict
+    digest: str
+    system: SourceSystem
+
+
+def _alone(item: Item, entity_type: str) -> dict:
+    from mdm.services.batch import Batch
+
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return Batch(item.system, entity_type, [item]).run()
+        except IntegrityError as exc:
+            if attempt == 2:
+                return {item.index: IngestError({"source_id": [f"could not be stored: {exc}"]})}
+    raise AssertionError("unreachable")
+
+
+def _chunks_with_unique_ids(items: list[Item], size: int = 500):
+    """Chunks of at most ``size`` in which each source id appears once (a
+    repeated id starts a new chunk, so the later version is applied after)."""
+    chunk: list[Item] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.source_id in seen or len(chunk) >= size:
+            yield chunk
+            chunk, seen = [], set()
+        chunk.append(item)
+        seen.add(item.source_id)
+    if chunk:
+        yield chunk
+
+
+def reason_for(verb: str, subject: str) -> str:
     ctx = require_context()
-    base = f"{verb} {sys_obj.code}"
+    base = f"{verb} {subject}"
     return f"{ctx.reason}: {base}" if ctx.reason and not ctx.reason.endswith(base) else base
-
-
-def _link_new(sr: SourceRecord, canonical: dict, result: IngestResult) -> None:
-    """Match a new source record against the golden records: link it to a
-    matching golden, or start a new golden (with review tasks for the
-    doubtful candidates)."""
-    from mdm.services.matching import find_candidates
-
-    entity_type = sr.entity_type
-    model = golden_model(entity_type)
-    candidates = find_candidates(entity_type, _resolved_for_matching(sr, canonical))
-    best = candidates[0] if candidates else None
-    if best is not None and best.decision == MatchDecision.MATCH:
-        record = model.objects.get(pk=best.golden_id)
-        with audit_reason(f"match: linked {sr.system.code}:{sr.source_id} (score {best.score:.3f})"):
-            CrossReference.objects.create(entity_type=entity_type, golden_id=record.pk, system=sr.system,
-                                          external_id=sr.source_id, role=XrefRole.SOURCE, source_record=sr)
-            golden_svc.rebuild(record)
-        result.golden_id, result.decision = str(record.pk), "matched"
-        return
-    record = model(id=uuid.uuid4())
-    # review tasks first, so the auto-approval policy sees them
-    for c in [c for c in candidates if c.decision == MatchDecision.REVIEW][:5]:
-        task = open_review_task(entity_type, record.pk, c.golden_id, c.score, c.explanation)
-        if task is not None:
-            result.review_tasks.append(task.pk)
-    with audit_reason(f"new golden from {sr.system.code}:{sr.source_id}"):
-        CrossReference.objects.create(entity_type=entity_type, golden_id=record.pk, system=sr.system,
-                                      external_id=sr.source_id, role=XrefRole.SOURCE, source_record=sr)
-        golden_svc.rebuild(record, sources=[sr])
-    result.golden_id = str(record.pk)
-    result.decision = MatchDecision.REVIEW if result.review_tasks else MatchDecision.NEW
-
-
-def _resolved_for_matching(sr, canonical: dict) -> dict:
-    """The record as the matcher should see it (refs are system-local ids;
-    the matcher compares them only within a system, so leave them)."""
-    return dict(canonical)
 
 
 def pair(a, b) -> tuple:
