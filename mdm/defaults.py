@@ -185,3 +185,29 @@ RULES: dict[str, dict[str, tuple[str, list[str]]]] = {
         "currency": (SP, ERP_FIRST),
     },
 }
+
+# Coded values as each system writes them -> canonical values (FieldMapping.value_map).
+VALUE_MAPS: dict[str, dict[str, dict[str, dict[str, str]]]] = {
+    "crm": {
+        C: {"AccountStatus": {"Active": "active", "Prospect": "prospect", "Inactive": "inactive"}},
+        K: {
+            "BillingModel": {"Time & Materials": "time_and_materials", "Fixed Fee": "fixed_fee",
+                             "Retainer": "retainer", "Milestone": "milestone"},
+            "Status": {"Draft": "draft", "Activated": "active", "Expired": "expired", "Terminated": "terminated"},
+        },
+    },
+    "erp": {
+        C: {"status": {"ACTIVE": "active", "BLOCKED": "blocked", "ARCHIVED": "inactive"}},
+        K: {"status": {"RELEASED": "active", "CLOSED": "expired", "CANCELLED": "terminated", "OPEN": "draft"},
+            "valid_to": {"31.12.9999": ""}},
+    },
+    "psa": {
+        C: {"status": {"Active": "active", "Inactive": "inactive"}},
+        P: {
+            "billing_type": {"T&M": "time_and_materials", "Fixed Price": "fixed_fee", "Retainer": "retainer",
+                             "Milestone Billing": "milestone"},
+            "status": {"Planned": "planned", "In Progress": "active", "On Hold": "on_hold",
+                       "Completed": "completed", "Cancelled": "cancelled"},
+        },
+    },
+}

@@ -30,9 +30,10 @@ def seed_defaults(*, systems=True, mappings=True, rules=True) -> dict:
                     continue
                 for entity_type, fields in per_entity.items():
                     for source_field, (target, transform) in fields.items():
+                        value_map = defaults.VALUE_MAPS.get(code, {}).get(entity_type, {}).get(source_field, {})
                         _, created = FieldMapping.objects.get_or_create(
                             system=system, entity_type=entity_type, source_field=source_field,
-                            defaults={"canonical_field": target, "transform": transform},
+                            defaults={"canonical_field": target, "transform": transform, "value_map": value_map},
                         )
                         counts["mappings"] += created
         if rules:

@@ -57,26 +57,39 @@ class Command(BaseCommand):
 
     def load(self, customers: int, seed: int, no_progress: bool) -> None:
         from mdm.demo.generator import DemoGenerator
-        from mdm.services.golden import approve
-        from mdm.services.ingest import IngestError, ingest_record
+        from mdm.services.golden import approve, open_tasks
+        from mdm.services.ingest import IngestError, ingest_many
 
         gen = DemoGenerator(n_customers=customers, seed=seed)
         counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-        bar = tqdm(desc="loading demo records", unit="rec", disable=no_progress, file=sys.stderr)
+        bar = tqdm(desc="loading demo records", unit="rec", total=gen.estimated_rows(), disable=no_progress,
+                   file=sys.stderr)
         with audit_context(origin=Origin.IMPORT, reason="demo data load"):
+            buffers: dict = {}
+
+            def flush(key):
+                part = buffers.pop(key, [])
+                if part:
+                    for result in ingest_many(system=key[0], entity_type=key[1],
+                                              items=[(r.source_id, r.data) for r in part]):
+                        counts["rejected" if isinstance(result, IngestError) else result.outcome] += 1
+                    bar.update(len(part))
+
+            current_type = None
             for row in gen.source_rows():
-                try:
-                    result = ingest_record(system=row.system, entity_type=row.entity_type,
-                                           source_id=row.source_id, data=row.data)
-                    counts[result.outcome] += 1
-                except IngestError:
-                    counts["rejected"] += 1
-                bar.update()
+                if row.entity_type != current_type:  # references point backwards: finish one type first
+                    for key in list(buffers):
+                        flush(key)
+                    current_type = row.entity_type
+                key = (row.system, row.entity_type)
+                buffers.setdefault(key, []).append(row)
+                if len(buffers[key]) >= 500:
+                    flush(key)
+            for key in list(buffers):
+                flush(key)
             bar.close()
             approved = 0
             with audit_context(origin=Origin.SYSTEM, reason="demo: approve valid records without open review"):
-                from mdm.services.golden import open_tasks
-
                 for model in GOLDEN_MODELS.values():
                     for record in model.objects.filter(state=LifecycleState.PENDING, is_valid=True).iterator():
                         if not open_tasks(record).exists():

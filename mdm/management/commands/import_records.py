@@ -43,7 +43,7 @@ class Command(BaseCommand):
             if not reader.fieldnames or id_column not in reader.fieldnames:
                 raise CommandError(f"{file} has no '{id_column}' column (the {system} id); use --id-column")
             bar = tqdm(total=total, unit="rec", desc=f"{system} {entity}", disable=no_progress, file=sys.stderr)
-            report = import_rows(system, entity, reader, id_column=id_column, reason=reason, on_row=bar.update)
+            report = import_rows(system, entity, reader, id_column=id_column, reason=reason, on_rows=bar.update)
             bar.close()
         counts = report.counts
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items()))
