@@ -36,3 +36,23 @@ def _connect_cache_invalidation() -> None:
 
 
 _connect_cache_invalidation()
+
+
+def _connect_rule_change_rebuild() -> None:
+    from django.db.models.signals import post_save
+
+    from mdm.models import SurvivorshipRule
+
+    def rule_saved(sender, instance, created, raw=False, **kwargs):
+        if raw:
+            return
+        from mdm.services.jobs import start_rebuild
+
+        ctx = current()
+        start_rebuild(instance.entity_type, reason=f"survivorship rule changed: {instance}",
+                      user=ctx.effective_user() if ctx else None)
+
+    post_save.connect(rule_saved, sender=SurvivorshipRule, dispatch_uid="rule-change-rebuild")
+
+
+_connect_rule_change_rebuild()

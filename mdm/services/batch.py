@@ -46,6 +46,7 @@ class Batch:
         self.hist = history_attrs()
         self.now = timezone.now()
         self._new_goldens: dict = {}  # golden id started in this chunk -> its source records
+        self._created: list = []  # golden records this chunk created
 
     # -- entry ------------------------------------------------------------
     def run(self) -> dict[int, IngestResult]:
@@ -53,6 +54,8 @@ class Batch:
         links = self._match(new_items) if new_items else {}
         self._write_xrefs(new_items, links)
         self._build(touched, links)
+        if new_items:
+            self._finish_waiting_references(new_items, self._created)
         return self.results
 
     # -- source records -------------------------------------------------------
@@ -224,7 +227,8 @@ class Batch:
             records.append(record)
         erp_ids = self._erp_bound_ids([r.pk for r in records])
         rules = survivorship.rules_for(self.entity_type)
-        resolver = RefResolver(self.entity_type, [s for srs in sources.values() for s in srs])
+        resolver = RefResolver(self.entity_type, [s for srs in sources.values() for s in srs],
+                               pending={r.pk: r for r in records if r._state.adding})
         to_create, to_update, changed_approved, issues_of, keys_of = [], [], [], {}, {}
         for record in records:
             adding = record._state.adding
@@ -255,8 +259,10 @@ class Batch:
             record._change_reason = reason_for("new golden from" if adding else "rebuilt from", subject)
             (to_create if adding else to_update).append(record)
         if to_create:
+            to_create = _parents_first(to_create)
             bulk_create_with_history(to_create, self.model, default_user=self.user,
                                      custom_historical_attrs=self.hist)
+            self._created.extend(to_create)
         if to_update:
             fields = [*GOLDEN_FIELDS_BASE, *canonical.field_names(self.entity_type)]
             bulk_update_with_history(to_update, self.model, fields, default_user=self.user,
@@ -272,11 +278,23 @@ class Batch:
         return len(written)
 
     def _keys(self, record) -> list[str]:
-        from mdm.services.matching import blocking_keys
+        return sorted(golden_svc.index_keys(record))
 
-        if record.state not in golden_svc.LIVE_STATES:
-            return []
-        return blocking_keys(self.entity_type, golden_svc.golden_values(record))
+    def _finish_waiting_references(self, new_items, created) -> None:
+        """Rebuild records elsewhere that were waiting for the records this
+        chunk brought (a contract that arrived before its customer)."""
+        keys = {f"ref:{self.entity_type}:{self.system.code}:{i.source_id}"[:160] for i in new_items}
+        natural = golden_svc.NATURAL_KEYS.get(self.entity_type)
+        if natural:
+            keys |= {f"ref:{self.entity_type}:*:{getattr(r, natural)}"[:160] for r in created if getattr(r, natural)}
+        waiting: dict = defaultdict(set)
+        keys = sorted(keys)
+        for start in range(0, len(keys), 900):
+            for entity_type, gid in (BlockingKey.objects.filter(key__in=keys[start:start + 900])
+                                     .values_list("entity_type", "golden_id")):
+                waiting[entity_type].add(gid)
+        for entity_type, ids in waiting.items():
+            Batch(None, entity_type, [])._build(ids, {})
 
     def _replace_derived(self, ids, issues_of, keys_of) -> None:
         ValidationIssue.objects.filter(entity_type=self.entity_type, golden_id__in=ids).delete()
@@ -305,8 +323,9 @@ class RefResolver:
     """Resolves the references of a chunk's records with a few set-based
     queries (xrefs by external id, legal entity codes, contract numbers)."""
 
-    def __init__(self, entity_type: str, sources):
+    def __init__(self, entity_type: str, sources, pending: dict | None = None):
         self.cache: dict = {}
+        pending = pending or {}
         wanted: dict = defaultdict(set)  # (ref type, system) -> values
         for f in canonical.fields_for(entity_type):
             if f.kind != "ref":
@@ -321,6 +340,8 @@ class RefResolver:
                                                        external_id__in=values).order_by("-role")
                          .values_list("external_id", "golden_id"))
             objs = {o.pk: o for o in model.objects.filter(pk__in=set(found.values()))}
+            if ref_type == entity_type:  # records started in this chunk (a parent sent with its children)
+                objs.update({gid: r for gid, r in pending.items() if gid in set(found.values())})
             for value in values:
                 obj = objs.get(found.get(value))
                 if obj is not None and obj.state == LifecycleState.MERGED:
@@ -346,3 +367,25 @@ def rebuild_goldens(entity_type: str, ids) -> int:
     current rules (one chunk, set-based).  Returns how many changed."""
     batch = Batch(None, entity_type, [])
     return batch._build(set(ids), {})
+
+
+def _parents_first(records: list) -> list:
+    """Order new records so one referenced by another (a parent customer sent
+    in the same chunk) is inserted first."""
+    ids = {r.pk for r in records}
+    placed, out, remaining = set(), [], list(records)
+    while remaining:
+        rest = []
+        for r in remaining:
+            deps = {getattr(r, f"{f.name}_id") for f in canonical.fields_for(r.entity_type)
+                    if f.kind == "ref" and f.ref == r.entity_type} & ids
+            if deps <= placed:
+                out.append(r)
+                placed.add(r.pk)
+            else:
+                rest.append(r)
+        if len(rest) == len(remaining):  # a cycle: keep the order, validation reports it
+            out.extend(rest)
+            break
+        remaining = rest
+    return out

@@ -247,10 +247,34 @@ def refresh_issues(record, issues) -> None:
     )
 
 
-def refresh_blocking_keys(record) -> None:
+NATURAL_KEYS = {"legal_entity": "code", "contract": "number"}
+
+
+def waiting_keys(record) -> list[str]:
+    """Index keys for references this record could not resolve yet, so the
+    referenced record's arrival can finish the job (out-of-order feeds)."""
+    keys = []
+    for f in canonical.fields_for(record.entity_type):
+        entry = (record.lineage or {}).get(f.name) or {}
+        value = entry.get("unresolved")
+        if f.kind == "ref" and value:
+            keys.append(f"ref:{f.ref}:{entry.get('system') or '*'}:{value}"[:160])
+            if f.ref in NATURAL_KEYS:
+                keys.append(f"ref:{f.ref}:*:{value}"[:160])
+    return keys
+
+
+def index_keys(record) -> set[str]:
+    """Blocking keys (for matching) plus waiting-reference keys."""
     from mdm.services.matching import blocking_keys
 
-    keys = set(blocking_keys(record.entity_type, golden_values(record))) if record.state in LIVE_STATES else set()
+    if record.state not in LIVE_STATES:
+        return set()
+    return set(blocking_keys(record.entity_type, golden_values(record))) | set(waiting_keys(record))
+
+
+def refresh_blocking_keys(record) -> None:
+    keys = index_keys(record)
     existing = set(BlockingKey.objects.filter(entity_type=record.entity_type, golden_id=record.pk)
                    .values_list("key", flat=True))
     if keys == existing:

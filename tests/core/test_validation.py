@@ -113,3 +113,24 @@ def test_legal_entity_needs_iso_country_and_currency(seeded, ctx):
     gid = ingest("erp", "legal_entity", "XX1", {"company_code": "XX1", "company_name": "Nowhere",
                                                 "country_code": "GB"}).golden_id
     assert ("currency_invalid", "base_currency") in issues(LegalEntity.objects.get(pk=gid))
+
+
+def test_a_reference_that_arrives_later_is_resolved_then(uk01, ctx):
+    proj = ingest("psa", "project", "PRJ-9", {"project_code": "PRJ-9", "project_name": "Early bird",
+                                              "client_id": "CL-9", "entity_code": "UK01"}).golden_id
+    project = Project.objects.get(pk=proj)
+    assert project.customer_id is None and ("reference_missing", "customer") in issues(project)
+    cust = ingest("psa", "customer", "CL-9", {"client_name": "Late Client", "country": "GB"}).golden_id
+    project.refresh_from_db()
+    assert str(project.customer_id) == cust and issues(project) == set()
+
+
+def test_a_parent_sent_in_the_same_batch_as_its_child_resolves(seeded, ctx):
+    from mdm.services.ingest import ingest_many
+
+    results = ingest_many(system="erp", entity_type="customer", items=[
+        ("C-KID", {"customer_name": "Kid Co", "country_code": "US", "parent_customer_no": "C-MUM"}),
+        ("C-MUM", {"customer_name": "Mum Holdings", "country_code": "US"}),
+    ])
+    kid, mum = (Customer.objects.get(pk=r.golden_id) for r in results)
+    assert kid.parent_id == mum.pk and not {i for i in issues(kid) if i[1] == "parent"}
