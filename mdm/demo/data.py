@@ -300,7 +300,7 @@ INDUSTRY_WEIGHTS = (9, 12, 9, 5, 12, 7, 6, 5, 7, 5, 7, 3, 3, 4, 3, 6, 3)
 assert len(INDUSTRY_WEIGHTS) == len(INDUSTRY_KEYS)
 
 # Languages that put the activity first ("Transports Dubois", "Construcciones García").
-INDUSTRY_FIRST = {"fr": 0.55, "es": 0.6, "it": 0.35, "en": 0.0, "de": 0.05, "nl": 0.05, "sv": 0.0}
+INDUSTRY_FIRST = {"fr": 0.55, "es": 0.6, "it": 0.35, "en": 0.0, "de": 0.0, "nl": 0.0, "sv": 0.0}
 
 # --------------------------------------------------------------------------
 # Name parts
@@ -603,6 +603,135 @@ STREETS: dict[str, list[str]] = {
 }
 for _k, _v in STREETS.items():
     STREETS[_k] = [s.strip() for s in _v if s.strip()]
+# More everyday streets that exist in most towns of the country.
+_MORE_STREETS = {
+    "IE": ["Church Street", "Bridge Street", "Castle Street", "John Street", "Parnell Street", "Market Square",
+           "Station Road", "William Street", "Mary Street", "Strand Street", "Sarsfield Street"],
+    "ES": ["Calle Real", "Avenida de la Libertad", "Calle San Francisco", "Calle del Carmen", "Avenida de Andalucía",
+           "Calle de la Iglesia", "Calle Nueva", "Avenida de España", "Calle del Sol", "Calle de Cervantes"],
+    "SE": ["Järnvägsgatan", "Skolgatan", "Kyrkogatan", "Torggatan", "Industrigatan", "Stationsgatan", "Nygatan",
+           "Trädgårdsgatan", "Parkvägen", "Västra Storgatan"],
+    "IT": ["Via Mazzini", "Via Cavour", "Via Matteotti", "Corso Italia", "Via Verdi", "Piazza Garibaldi",
+           "Via della Repubblica", "Via Marconi"],
+    "US": ["Maple Avenue", "Park Street", "Center Street", "Pearl Street", "Lake Street", "Cedar Street",
+           "Spring Street", "Jefferson Street", "Commerce Street", "Grand Avenue"],
+    "NL": ["Hoofdstraat", "Molenstraat", "Schoolstraat", "Julianalaan", "Wilhelminastraat", "Nieuwstraat",
+           "Beatrixlaan", "Kanaalweg"],
+}
+for _k, _v in _MORE_STREETS.items():
+    STREETS[_k].extend(x for x in _v if x not in STREETS[_k])
+
+# Streets that belong to one city (Deansgate is in Manchester, Wilshire
+# Boulevard in Los Angeles); every other street of the country is "generic"
+# and may appear in any of its cities.
+CITY_STREETS: dict[str, dict[str, list[str]]] = {
+    "GB": {
+        "London": ["Bishopsgate", "Cheapside", "Fleet Street", "Oxford Street", "Regent Street", "Moorgate",
+                   "Gracechurch Street", "Great Portland Street", "Old Broad Street", "Southwark Street",
+                   "Victoria Street", "Charlotte Street", "Grosvenor Square", "St James's Square", "Berkeley Square",
+                   "Whitehall Place", "Canada Square", "Cannon Street", "Lombard Street", "Queen Victoria Street",
+                   "Sheldon Square", "Hanover Square", "Commercial Road"],
+        "Manchester": ["Deansgate", "Spinningfields Square", "Piccadilly Place", "Canal Street"],
+        "Birmingham": ["Colmore Row"],
+        "Bristol": ["Temple Quay"],
+        "Leeds": ["Park Row", "Wellington Street"],
+        "Edinburgh": ["Princes Street", "George Street"],
+    },
+    "IE": {
+        "Dublin": ["Baggot Street Lower", "Baggot Street Upper", "Grafton Street", "O'Connell Street Upper",
+                   "Harcourt Street", "Leeson Street Lower", "Sir John Rogerson's Quay", "Pembroke Street Upper",
+                   "Merrion Square", "Fitzwilliam Square", "Dawson Street", "St Stephen's Green",
+                   "Mount Street Lower", "Hatch Street Upper", "George's Quay", "Custom House Quay",
+                   "North Wall Quay", "Henry Street", "Adelaide Road", "Ballsbridge Terrace"],
+        "Cork": ["Patrick Street", "South Mall", "Lapps Quay"],
+        "Galway": ["Eyre Square", "Shop Street", "Dock Road"],
+    },
+    "DE": {
+        "Berlin": ["Friedrichstraße", "Karl-Marx-Allee", "Kurfürstendamm", "Unter den Linden", "Potsdamer Platz",
+                   "Heidestraße", "Leipziger Straße", "Wilhelmstraße"],
+        "Hamburg": ["Jungfernstieg", "Mönckebergstraße", "Am Sandtorkai", "Speicherstadt", "Große Elbstraße"],
+        "Frankfurt am Main": ["Taunusanlage", "Neue Mainzer Straße", "Mainzer Landstraße", "Bockenheimer Landstraße",
+                              "Kaiserstraße"],
+        "München": ["Maximilianstraße", "Leopoldstraße", "Prinzregentenstraße"],
+        "Düsseldorf": ["Königsallee", "Berliner Allee", "Theodor-Heuss-Allee"],
+        "Köln": ["Hohenzollernring", "Kölner Straße"],
+        "Stuttgart": ["Zeppelinstraße", "Robert-Bosch-Straße", "Schlossplatz"],
+    },
+    "FR": {
+        "Paris": ["rue de la Paix", "rue du Faubourg Saint-Honoré", "avenue des Champs-Élysées", "boulevard Haussmann",
+                  "rue de Rivoli", "avenue de l'Opéra", "avenue de la Grande Armée", "rue La Boétie",
+                  "boulevard de Sébastopol", "avenue Kléber", "rue Saint-Lazare", "place Vendôme", "avenue Montaigne",
+                  "rue du Quatre-Septembre", "boulevard Malesherbes", "avenue du Président Wilson", "rue de la Bourse",
+                  "quai de la Tournelle", "avenue Foch"],
+        "Lyon": ["place Bellecour", "cours Lafayette", "quai Perrache", "rue de la République"],
+        "Bordeaux": ["rue Sainte-Catherine", "cours de l'Intendance"],
+        "Puteaux": ["esplanade du Général de Gaulle", "cours Michelet"],
+        "Courbevoie": ["esplanade du Général de Gaulle", "boulevard Michelet"],
+        "Toulouse": ["rue d'Alsace-Lorraine", "place du Capitole"],
+        "Strasbourg": ["rue de Metz", "place Kléber"],
+    },
+    "NL": {
+        "Amsterdam": ["Keizersgracht", "Herengracht", "Prinsengracht", "Damrak", "Kalverstraat", "Gustav Mahlerlaan",
+                      "Strawinskylaan", "Rokin", "Leidseplein", "Beursplein", "Nieuwezijds Voorburgwal",
+                      "Evert van de Beekstraat", "Hoogoorddreef", "De Entree"],
+        "Rotterdam": ["Coolsingel", "Weena", "Blaak", "Wilhelminakade", "Kruisplein", "Nieuwe Binnenweg"],
+        "Den Haag": ["Lange Voorhout", "Churchillplein", "Prinses Beatrixlaan"],
+        "Utrecht": ["Oudegracht", "Catharijnesingel", "Croeselaan", "Jaarbeursplein", "Laan van Kronenburg"],
+        "Eindhoven": ["Vestdijk", "Fellenoord"],
+    },
+    "US": {
+        "New York": ["Fifth Avenue", "Madison Avenue", "Park Avenue", "Wall Street", "Lexington Avenue", "Sixth Avenue",
+                     "Third Avenue", "Seventh Avenue", "Second Avenue", "Hudson Yards", "Broadway"],
+        "Chicago": ["Michigan Avenue", "West Wacker Drive", "North LaSalle Street"],
+        "Austin": ["Congress Avenue", "Lamar Boulevard"],
+        "San Francisco": ["Mission Street", "California Street", "Montgomery Street", "Howard Street", "Pine Street"],
+        "Boston": ["Boylston Street", "Federal Street", "Franklin Street"],
+        "Atlanta": ["Peachtree Street"],
+        "Los Angeles": ["Wilshire Boulevard", "Santa Monica Boulevard"],
+        "Dallas": ["Ross Avenue", "McKinney Avenue"],
+        "Charlotte": ["South Tryon Street"],
+        "Philadelphia": ["Chestnut Street", "Walnut Street"],
+        "Denver": ["Seventeenth Street", "Larimer Street"],
+    },
+    "ES": {
+        "Madrid": ["Calle de Alcalá", "Gran Vía", "Paseo de la Castellana", "Calle de Serrano", "Avenida de América",
+                   "Calle de Velázquez", "Calle de Príncipe de Vergara", "Paseo de Recoletos",
+                   "Calle de José Ortega y Gasset", "Avenida de Burgos", "Calle de Orense", "Calle de Zurbano",
+                   "Avenida de Europa", "Calle de Goya", "Calle de Alfonso XII", "Calle de María de Molina"],
+        "Barcelona": ["Avenida Diagonal", "Passeig de Gràcia", "Rambla de Catalunya", "Carrer de Balmes", "Via Augusta",
+                      "Plaza de Cataluña", "Paseo de Gracia"],
+        "Málaga": ["Calle Larios"],
+        "Sevilla": ["Avenida de la Constitución"],
+    },
+    "IT": {
+        "Milano": ["Corso Buenos Aires", "Via Montenapoleone", "Piazza del Duomo", "Via Dante", "Viale Monza", "Corso Venezia",
+                   "Via Manzoni", "Piazza Cordusio", "Via della Moscova", "Viale Certosa", "Corso Magenta", "Via Tortona",
+                   "Piazza Gae Aulenti", "Via Vittor Pisani", "Via Torino"],
+        "Roma": ["Via del Corso", "Via Nazionale", "Piazza della Repubblica", "Via Veneto", "Via Marsala",
+                 "Corso Vittorio Emanuele II"],
+        "Torino": ["Via Po", "Via Lagrange", "Corso Francia"],
+        "Bologna": ["Via Indipendenza"],
+        "Firenze": ["Via Larga", "Piazza Cavour"],
+    },
+    "SE": {
+        "Stockholm": ["Drottninggatan", "Sveavägen", "Birger Jarlsgatan", "Vasagatan", "Hamngatan", "Regeringsgatan",
+                      "Strandvägen", "Klarabergsgatan", "Mäster Samuelsgatan", "Götgatan", "Hornsgatan",
+                      "Norrlandsgatan", "Biblioteksgatan", "Kungsträdgårdsgatan", "Torsgatan"],
+        "Göteborg": ["Östra Hamngatan", "Kungsportsavenyen", "Lilla Bommen", "Lindholmspiren", "Västra Hamngatan",
+                     "Vallgatan"],
+        "Malmö": ["Södra Förstadsgatan", "Stortorget", "Stora Nygatan"],
+        "Lund": ["Lundavägen"],
+    },
+}
+for _c, _by_city in CITY_STREETS.items():
+    for _city_streets in _by_city.values():
+        for _s in _city_streets:
+            if _s not in STREETS[_c]:
+                STREETS[_c].append(_s)
+_CITY_SPECIFIC = {c: {s for lst in by_city.values() for s in lst} for c, by_city in CITY_STREETS.items()}
+GENERIC_STREETS: dict[str, list[str]] = {
+    c: [s for s in streets if s not in _CITY_SPECIFIC.get(c, set())] for c, streets in STREETS.items()
+}
 
 # Belgian streets by language; Brussels ones come as FR/NL pairs.
 BE_STREETS_FR = STREETS["BE"][:16]
@@ -631,7 +760,7 @@ _ABBREV: dict[str, list[tuple[str, list[str]]]] = {
     "FR": [(r"^avenue\b", ["av.", "ave", "Av."]), (r"^boulevard\b", ["bd", "bld", "Bd"]), (r"^place\b", ["pl.", "Pl."]),
            (r"\bFaubourg\b", ["Fbg", "Fg"]), (r"^rue\b", ["r.", "Rue"]), (r"\bSaint\b", ["St"]), (r"\bSainte\b", ["Ste"]),
            (r"\bGénéral\b", ["Gal", "Gén."]), (r"^quai\b", ["Qu."]), (r"^chemin\b", ["ch."]), (r"^allée\b", ["all."])],
-    "NL": [(r"straat\b", ["str.", "str"]), (r"laan\b", ["ln"]), (r"plein\b", ["pln"]), (r"gracht\b", ["gr."]),
+    "NL": [(r"straat\b", ["str.", "str"]), (r"laan\b", ["ln"]), (r"gracht\b", ["gr."]),
            (r"\bPrinses\b", ["Pr."]), (r"singel\b", ["sngl"])],
     "ES": [(r"^Calle de ", ["C/ ", "C/", "Calle ", "c/ "]), (r"^Calle ", ["C/ ", "C/"]), (r"^Avenida de la ", ["Avda. de la ", "Av. de la "]),
            (r"^Avenida de ", ["Avda. de ", "Av. "]), (r"^Avenida ", ["Avda. ", "Av. "]), (r"^Paseo de ", ["Pº de ", "P.º ", "Pso. "]),

@@ -62,9 +62,22 @@ class SalesforceIds:
         # 62**6 slots: plenty, and the ids start with "000" like real young orgs.
         self.perm = AffinePermutation(62 ** 6, salt)
 
+        self._first = sf_checksum(self.prefix + "0" * 9)[0]  # chunk 1 is the constant prefix
+
     def __call__(self, k: int) -> str:
-        id15 = self.prefix + _base62(self.perm(k), 9)
-        return id15 + sf_checksum(id15)
+        v = self.perm(k)  # < 62**6: the 9 base-62 characters start with "000"
+        chars = []
+        for _ in range(6):
+            v, r = divmod(v, 62)
+            chars.append(_B62[r])
+        chars.reverse()
+        tail = "".join(chars)
+        second = (16 if chars[0].isupper() else 0) | (1 if self.prefix[5].isupper() else 0)
+        third = 0
+        for i in range(5):
+            if chars[1 + i].isupper():
+                third |= 1 << i
+        return f"{self.prefix}000{tail}{self._first}{_SUFFIX[second]}{_SUFFIX[third]}"
 
 
 class NumberedIds:

@@ -20,6 +20,18 @@ _IE_ALPHABET = "WABCDEFGHIJKLMNOPQRSTUV"
 _LEI_LOUS = ("5493", "2138", "5299", "9695", "7245", "2549", "8156", "6354", "3157", "8945", "2594", "8945")
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
+def _choice(rng: random.Random, seq):
+    """``rng.choice`` without its bit-twiddling (3x faster; deterministic)."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def _randrange(rng: random.Random, a: int, b: int | None = None) -> int:
+    """``rng.randrange`` the fast way: uniform int in [a, b) (or [0, a))."""
+    if b is None:
+        a, b = 0, a
+    return a + int(rng.random() * (b - a))
+
+
 # Prefixes of VAT numbers by country (US EINs have none).
 VAT_PREFIX = {"GB": "GB", "DE": "DE", "FR": "FR", "NL": "NL", "IE": "IE", "ES": "ES", "IT": "IT", "BE": "BE", "SE": "SE", "US": ""}
 
@@ -48,7 +60,7 @@ def _mod_11_10_digit(digits: str) -> str:
 
 def _digits(rng: random.Random, n: int, first_nonzero: bool = True) -> str:
     lo = 10 ** (n - 1) if first_nonzero else 0
-    return str(rng.randrange(lo, 10 ** n)).zfill(n)
+    return str(_randrange(rng, lo, 10 ** n)).zfill(n)
 
 
 def make_tax_and_registration(country: str, rng: random.Random, form: str = "", city_extra: str | None = None) -> tuple[str, str]:
@@ -60,17 +72,17 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
         check = (-s) % 97 if rng.random() < 0.5 else (55 - s) % 97
         vat = f"GB{body}{check:02d}"
         if form.startswith("LLP") or form.startswith("L.L.P"):
-            reg = f"OC{rng.randrange(300000, 440000)}"
+            reg = f"OC{_randrange(rng, 300000, 440000)}"
         elif city_extra in ("SC", "NI"):
-            reg = f"{city_extra}{rng.randrange(100000, 800000)}"
+            reg = f"{city_extra}{_randrange(rng, 100000, 800000)}"
         else:
-            reg = f"{rng.randrange(1_000_000, 15_000_000):08d}"
+            reg = f"{_randrange(rng, 1_000_000, 15_000_000):08d}"
         return vat, reg
     if country == "DE":
         body = _digits(rng, 8)
         vat = "DE" + body + _mod_11_10_digit(body)
         kind = "HRA" if "KG" in form else "HRB"
-        reg = f"{kind} {rng.randrange(1000, 250000)}"
+        reg = f"{kind} {_randrange(rng, 1000, 250000)}"
         if city_extra == "B" and kind == "HRB":
             reg += " B"
         return vat, reg
@@ -88,16 +100,16 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
             check = sum((9 - i) * (ord(c) - 48) for i, c in enumerate(body)) % 11
             if check < 10:
                 break
-        suffix = "B01" if rng.random() < 0.9 else rng.choice(("B02", "B03", "B04"))
-        return f"NL{body}{check}{suffix}", f"{rng.randrange(10_000_000, 99_999_999)}"
+        suffix = "B01" if rng.random() < 0.9 else _choice(rng, ("B02", "B03", "B04"))
+        return f"NL{body}{check}{suffix}", f"{_randrange(rng, 10_000_000, 99_999_999)}"
     if country == "IE":
         body = _digits(rng, 7)
         second = "H" if rng.random() < 0.25 else ""
         s = sum((8 - i) * (ord(c) - 48) for i, c in enumerate(body)) + 9 * _IE_ALPHABET.index(second)
-        return f"IE{body}{_IE_ALPHABET[s % 23]}{second}", f"{rng.randrange(100000, 760000)}"
+        return f"IE{body}{_IE_ALPHABET[s % 23]}{second}", f"{_randrange(rng, 100000, 760000)}"
     if country == "ES":
         letter = "A" if form.startswith("S.A") and not form.startswith("S.L") else "B"
-        body = f"{rng.randrange(1, 53):02d}{rng.randrange(0, 100000):05d}"
+        body = f"{_randrange(rng, 1, 53):02d}{_randrange(rng, 0, 100000):05d}"
         cif = letter + body + _luhn_digit(body)
         return "ES" + cif, cif
     if country == "IT":
@@ -105,9 +117,9 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
             body = _digits(rng, 7, first_nonzero=False)
             if int(body):
                 break
-        body += f"{rng.randrange(1, 101):03d}"
+        body += f"{_randrange(rng, 1, 101):03d}"
         prov = city_extra or "MI"
-        return "IT" + body + _luhn_digit(body), f"{prov}-{rng.randrange(100000, 2600000)}"
+        return "IT" + body + _luhn_digit(body), f"{prov}-{_randrange(rng, 100000, 2600000)}"
     if country == "BE":
         head = "0" + _digits(rng, 7)
         check = 97 - int(head) % 97
@@ -118,8 +130,8 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
         org = body + _luhn_digit(body)
         return f"SE{org}01", f"{org[:6]}-{org[6:]}"
     if country == "US":
-        ein = f"{rng.choice(_US_EIN_PREFIXES)}-{_digits(rng, 7, first_nonzero=False)}"
-        reg = f"{rng.randrange(2_000_000, 7_999_999)}" if rng.random() < 0.4 else ""
+        ein = f"{_choice(rng, _US_EIN_PREFIXES)}-{_digits(rng, 7, first_nonzero=False)}"
+        reg = f"{_randrange(rng, 2_000_000, 7_999_999)}" if rng.random() < 0.4 else ""
         return ein, reg
     raise ValueError(f"no tax id scheme for {country}")
 
@@ -193,15 +205,15 @@ def format_registration(reg: str, country: str, style: int) -> str:
 def corrupt_tax_id(vat: str, country: str, rng: random.Random) -> str:
     """The same tax id with a typing error that breaks its check digits."""
     if country == "US":
-        return rng.choice(_US_EIN_BAD_PREFIXES) + vat[2:]
+        return _choice(rng, _US_EIN_BAD_PREFIXES) + vat[2:]
     start = 0 if country == "US" else 2
     positions = [i for i in range(start, len(vat)) if vat[i].isdigit()]
     for _ in range(20):
-        i = rng.choice(positions)
+        i = _choice(rng, positions)
         if rng.random() < 0.5 and i + 1 < len(vat) and vat[i + 1].isdigit() and vat[i] != vat[i + 1]:
             bad = vat[:i] + vat[i + 1] + vat[i] + vat[i + 2:]  # transposed digits
         else:
-            bad = vat[:i] + str((int(vat[i]) + rng.randrange(1, 10)) % 10) + vat[i + 1:]
+            bad = vat[:i] + str((int(vat[i]) + _randrange(rng, 1, 10)) % 10) + vat[i + 1:]
         if not is_valid_tax_id(bad, country):
             return bad
     return vat[:-1]  # a dropped digit is always wrong
@@ -243,13 +255,13 @@ def is_valid_tax_id(value: str, country: str) -> bool:
 
 def make_lei(rng: random.Random) -> str:
     """A 20-character LEI with valid ISO 17442 (mod 97-10) check digits."""
-    base = rng.choice(_LEI_LOUS) + "00" + "".join(rng.choice(_ALNUM) for _ in range(12))
+    base = _choice(rng, _LEI_LOUS) + "00" + "".join(_choice(rng, _ALNUM) for _ in range(12))
     numeric = "".join(str(_ALNUM.index(c)) for c in base + "00")
     return f"{base}{98 - int(numeric) % 97:02d}"
 
 
 def make_duns(rng: random.Random) -> str:
-    return f"{rng.randrange(10_000_000, 999_999_999):09d}"
+    return f"{_randrange(rng, 10_000_000, 999_999_999):09d}"
 
 
 # ----------------------------------------------------------------------------
