@@ -44,9 +44,10 @@ def _connect_rule_change_rebuild() -> None:
     from mdm.models import SurvivorshipRule
 
     def rule_saved(sender, instance, created, raw=False, **kwargs):
-        if raw:
+        from mdm.services.jobs import rebuild_is_manual, start_rebuild
+
+        if raw or rebuild_is_manual():
             return
-        from mdm.services.jobs import start_rebuild
 
         ctx = current()
         start_rebuild(instance.entity_type, reason=f"survivorship rule changed: {instance}",

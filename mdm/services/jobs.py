@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
+
 from django.db import transaction
 
 from mdm.audit import current
 from mdm.models import Job
+
+
+_manual = contextvars.ContextVar("mdm_manual_rebuild", default=False)
+
+
+@contextmanager
+def manual_rebuild():
+    """Rule edits inside this block do not queue a rebuild job: the caller
+    rebuilds itself (seeding, the rebuild command)."""
+    token = _manual.set(True)
+    try:
+        yield
+    finally:
+        _manual.reset(token)
+
+
+def rebuild_is_manual() -> bool:
+    return _manual.get()
 
 
 def start_rebuild(entity_type: str, *, reason: str, user=None) -> Job:

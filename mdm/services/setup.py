@@ -15,8 +15,10 @@ def seed_defaults(*, systems=True, mappings=True, rules=True) -> dict:
     """Create the demo systems (crm, erp, psa), their field mappings and the
     default survivorship rules where they do not exist yet.  Existing rows
     (an admin's edits) are left alone."""
+    from mdm.services.jobs import manual_rebuild
+
     counts = {"systems": 0, "mappings": 0, "rules": 0}
-    with audit_context(origin=Origin.SYSTEM, reason="seed shipped defaults"):
+    with audit_context(origin=Origin.SYSTEM, reason="seed shipped defaults"), manual_rebuild():
         if systems:
             for code, (name, kind, rank) in defaults.SYSTEMS.items():
                 _, created = SourceSystem.objects.get_or_create(

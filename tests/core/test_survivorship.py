@@ -115,3 +115,26 @@ def test_a_rule_change_recomputes_the_affected_goldens(acme):
     assert result["changed"] == 1
     assert acme.legal_name == "ACME Consulting Group Limited" and acme.lineage["legal_name"]["system"] == "crm"
     assert acme.history.first().history_change_reason.startswith("survivorship rules changed")
+
+
+def test_saving_a_rule_queues_one_rebuild_job_per_entity_type(seeded, django_capture_on_commit_callbacks):
+    from mdm.models import Job
+
+    with audit_context(origin=Origin.WEB, reason="tune"), django_capture_on_commit_callbacks() as callbacks:
+        for field in ("city", "postcode"):
+            rule = SurvivorshipRule.objects.get(entity_type="customer", field=field)
+            rule.rule_type = "most_recent"
+            rule.save()
+    jobs = Job.objects.filter(kind="rebuild")
+    assert jobs.count() == 1 and jobs.get().params["entity_type"] == "customer"
+    assert len(callbacks) == 1
+
+
+def test_a_rebuild_job_reports_progress_and_result(acme):
+    from mdm.models import Job
+    from mdm.tasks import run_rebuild_job
+
+    job = Job.objects.create(kind="rebuild", title="Rebuild customers", params={"entity_type": "customer"})
+    run_rebuild_job(str(job.pk))
+    job.refresh_from_db()
+    assert job.status == "done" and job.total == 1 and job.done == 1 and job.percent == 100
