@@ -20,3 +20,5 @@ redis-cli -h 127.0.0.1 ping
 if [ -f .ci/requirements-integration.txt ]; then
   .venv/bin/pip install -q -r .ci/requirements-integration.txt
 fi
+# Tryton 8.2 in its own virtualenv, for the Tryton connector tests (tests/tryton)
+bash .ci/tryton-setup.sh

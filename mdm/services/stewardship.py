@@ -11,7 +11,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from mdm import canonical
+from mdm import canonical, survivorship
 from mdm.audit import reason as audit_reason
 from mdm.audit import require_context
 from mdm.choices import LifecycleState, TaskStatus, XrefRole
@@ -94,7 +94,10 @@ def merge(*, survivor, others, picks: dict | None = None, actor=None, reason: st
     other_ids = [o.pk for o in others]
     moved = []
     with audit_reason(f"merge: {reason}"):
-        for xref in CrossReference.objects.filter(entity_type=entity_type, golden_id__in=other_ids):
+        # source records move to the survivor; ids downstream systems gave the merged records stay with
+        # them, so each connector can tell its system which record was merged away and into what
+        for xref in CrossReference.objects.filter(entity_type=entity_type, golden_id__in=other_ids,
+                                                  role=XrefRole.SOURCE):
             moved.append({"xref": xref.pk, "from": str(xref.golden_id)})
             xref.golden_id = survivor.pk
             xref.save()
@@ -119,11 +122,15 @@ def merge(*, survivor, others, picks: dict | None = None, actor=None, reason: st
             for ov in ManualOverride.objects.filter(entity_type=entity_type, golden_id=o.pk):
                 ov.delete()
         picked_values = {f: golden_values(by_id[gid]).get(f) for f, gid in picks.items()}
+        # what the rules give over the merged sources: a pick is not "flagged" until that changes
+        _, _, rule_values = survivorship.build(
+            entity_type, [golden_svc._source(s) for s in golden_svc.linked_sources(survivor)],
+            survivorship.rules_for(entity_type)) if picks else (None, None, {})
         for field, value in picked_values.items():
             ManualOverride.objects.update_or_create(
                 entity_type=entity_type, golden_id=survivor.pk, field=field,
                 defaults={"value": value, "reason": f"merge pick: {reason}", "created_by": actor,
-                          "source_value": None, "flagged": False, "flagged_new_value": None},
+                          "source_value": rule_values.get(field), "flagged": False, "flagged_new_value": None},
             )
         golden_svc.rebuild(survivor, save=False)
         golden_svc.after_change(survivor, value_changed=True, edited_by=actor)
