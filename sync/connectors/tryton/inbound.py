@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from mdm.audit import audit_context
 from mdm.choices import EntityType, Origin, XrefRole
 from mdm.models import CrossReference, SourceRecord
-from mdm.services.ingest import IngestError, ingest_record
+from mdm.services.ingest import IngestError, ingest_many
+
+CHUNK = 500  # records ingested together
 from sync.connectors.tryton.client import TrytonClient
 from sync.connectors.tryton.setup import ensure_tryton_system
 
@@ -159,19 +161,31 @@ def pull(client: TrytonClient, *, since: dt.datetime | None = None, system_code:
     domain = _since_domain(since)
     tick = progress or (lambda n: None)
 
+    buffer: list[tuple[str, dict]] = []
+
+    def flush(entity_type: str) -> None:
+        """Ingest the buffered records as one chunk through the ingest path."""
+        if not buffer:
+            return
+        with audit_context(origin=Origin.SYNC, reason=f"sync:{system.code} pull"):
+            results = ingest_many(system=system, entity_type=entity_type, items=list(buffer))
+        for (sid, _), result in zip(buffer, results):
+            if isinstance(result, IngestError):
+                report.errors.append((entity_type, sid, str(result)))
+                report.counts[f"{entity_type}:rejected"] += 1
+            else:
+                report.counts[f"{entity_type}:{result.outcome}"] += 1
+        buffer.clear()
+
     def feed(entity_type: str, data: dict) -> None:
         sid = str(data["id"])
         write = data.get("write_date")
         if write:
             stamp = dt.datetime.fromisoformat(write)
             report.newest_write = max(report.newest_write or stamp, stamp)
-        try:
-            with audit_context(origin=Origin.SYNC, reason=f"sync:{system.code} pull"):
-                result = ingest_record(system=system, entity_type=entity_type, source_id=sid, data=data)
-            report.counts[f"{entity_type}:{result.outcome}"] += 1
-        except IngestError as exc:
-            report.errors.append((entity_type, sid, str(exc)))
-            report.counts[f"{entity_type}:rejected"] += 1
+        buffer.append((sid, data))
+        if len(buffer) >= CHUNK:
+            flush(entity_type)
 
     companies = list(_pages(client, "company.company", [], ["party"]))
     company_parties = {c["party"] for c in companies}
@@ -193,6 +207,7 @@ def pull(client: TrytonClient, *, since: dt.datetime | None = None, system_code:
                 report.skipped_echoes += 1
                 continue
             feed(entity_type, flatten(row))
+        flush(entity_type)
     report.seconds = time.monotonic() - started
     return report
 
