@@ -77,6 +77,10 @@ class MatchTask(models.Model):
                 violation_error_message="This pair is already on the review queue.",
             )
         ]
+        indexes = [
+            models.Index(fields=("status", "-score", "created_at", "id"), name="match_task_queue_idx"),
+            models.Index(fields=("status", "created_at", "id"), name="match_task_age_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity_type} {str(self.golden_a)[:8]} ~ {str(self.golden_b)[:8]} ({self.score:.2f})"
