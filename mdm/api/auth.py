@@ -1,10 +1,16 @@
 """Token authentication for service accounts.
 
 Tokens are django-rest-knox tokens: only a hash is stored, an account may
-hold several, each may expire, and each can be revoked."""
+hold several, each may expire, and each can be revoked.  Also here: who the
+caller is (service account or a person's session and roles), what it may
+read, and the per-account throttles."""
+
+import os
 
 from knox.auth import TokenAuthentication
-from rest_framework import exceptions
+from rest_framework import exceptions, permissions, throttling
+
+from mdm.services.accounts import roles_of
 
 
 class ServiceTokenAuthentication(TokenAuthentication):
@@ -16,3 +22,103 @@ class ServiceTokenAuthentication(TokenAuthentication):
         if account is not None and not account.active:
             raise exceptions.AuthenticationFailed("This service account is deactivated.")
         return user, auth_token
+
+
+# --- who the caller is and what it may do -------------------------------------
+
+HUB_ROLES = frozenset({"steward", "approver", "auditor", "admin"})
+WRITE_ROLES = frozenset({"steward", "approver", "admin"})
+
+
+def service_account_of(request):
+    """The caller's active ``ServiceAccount``, or None for a person's session."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(request, "_mdm_service_account", False)
+    if cached is not False:
+        return cached
+    try:
+        account = user.service_account
+    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist: a person
+        account = None
+    request._mdm_service_account = account
+    return account
+
+
+def caller_roles(request) -> frozenset[str]:
+    cached = getattr(request, "_mdm_roles", None)
+    if cached is None:
+        cached = frozenset() if service_account_of(request) is not None else frozenset(roles_of(request.user))
+        request._mdm_roles = cached
+    return cached
+
+
+def may_read_pending(request) -> bool:
+    """Service accounts with ``can_read_pending``; any hub role's session."""
+    account = service_account_of(request)
+    if account is not None:
+        return account.can_read_pending
+    return bool(caller_roles(request) & HUB_ROLES)
+
+
+def may_read_entity(request, entity_type: str) -> bool:
+    """A service account limited to some entity types reads and writes only those."""
+    account = service_account_of(request)
+    return account is None or not account.entity_types or entity_type in account.entity_types
+
+
+class HubAccess(permissions.BasePermission):
+    """Service accounts, and people with a hub role.  Auditors read only:
+    any unsafe method from a session whose only write-capable role is
+    missing answers 403."""
+
+    message = "Your account has no role in the hub."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return False
+        if service_account_of(request) is not None:
+            return True
+        roles = caller_roles(request)
+        if not roles & HUB_ROLES:
+            return False
+        if request.method not in permissions.SAFE_METHODS and not roles & WRITE_ROLES:
+            self.message = "Auditors have read-only access."
+            return False
+        return True
+
+
+class ServiceAccountOnly(permissions.BasePermission):
+    """Only a source system's service account may push source records."""
+
+    message = "Only a source system's service account (Authorization: Token …) may send source records."
+
+    def has_permission(self, request, view):
+        return service_account_of(request) is not None
+
+
+class _ScopedUserThrottle(throttling.UserRateThrottle):
+    """A per-account quota (keyed by the user behind the token or session).
+    Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]``, else
+    the environment variable named below, else the default."""
+
+    default_rate = "100000/hour"
+    env_var = ""
+
+    def get_rate(self):
+        rates = getattr(self, "THROTTLE_RATES", {})
+        return rates.get(self.scope) or os.environ.get(self.env_var) or self.default_rate
+
+
+class ReadThrottle(_ScopedUserThrottle):
+    scope = "mdm_read"
+    env_var = "MDM_API_READ_RATE"
+    default_rate = "200000/hour"
+
+
+class IngestThrottle(_ScopedUserThrottle):
+    scope = "mdm_ingest"
+    env_var = "MDM_API_INGEST_RATE"
+    default_rate = "100000/hour"
