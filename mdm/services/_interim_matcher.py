@@ -36,3 +36,6 @@ class Matcher:
 
     def decide(self, score):
         return "match" if score >= 0.9 else "review" if score >= 0.6 else "new"
+
+    def score_many(self, record, candidates):
+        return [self.score(record, c)[0] for c in candidates]

@@ -6,9 +6,9 @@ who/why/origin, lineage, validation, blocking keys, review tasks)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -31,6 +31,7 @@ from mdm.services.ingest import IngestResult, open_review_task, reason_for
 from mdm.validation import validate
 
 BLOCK_CAP = 200  # a key shared by more goldens than this is too common to block on
+CANDIDATES_PER_RECORD = 40  # most goldens scored for one record: those sharing the most keys
 GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
 
 
@@ -124,49 +125,65 @@ class Batch:
 
         matcher = matcher_for(self.entity_type)
         keys_of = {item.index: blocking_keys(self.entity_type, item.canonical) for item in new_items}
-        all_keys = sorted({k for keys in keys_of.values() for k in keys})
-        by_key: dict[str, list] = defaultdict(list)
-        for start in range(0, len(all_keys), 900):
-            for key, gid in BlockingKey.objects.filter(entity_type=self.entity_type,
-                                                       key__in=all_keys[start:start + 900]).values_list("key",
-                                                                                                        "golden_id"):
-                by_key[key].append(gid)
-        candidate_ids = {gid for ids in by_key.values() if len(ids) <= BLOCK_CAP for gid in ids}
+        by_key = self._blocks(sorted({k for keys in keys_of.values() for k in keys}))
+        wanted: set = set()
+        shortlist: dict = {}
+        for item in new_items:
+            shared = Counter(gid for key in keys_of[item.index] for gid in by_key.get(key, ()))
+            shortlist[item.index] = [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))
+                                     [:CANDIDATES_PER_RECORD]]
+            wanted.update(shortlist[item.index])
         values: dict = {}
-        if candidate_ids:
-            for golden in self.model.objects.filter(pk__in=candidate_ids, state__in=golden_svc.LIVE_STATES):
+        if wanted:
+            for golden in self.model.objects.filter(pk__in=wanted, state__in=golden_svc.LIVE_STATES):
                 values[golden.pk] = _as_strings(golden_svc.golden_values(golden))
         batch_keys: dict[str, list] = defaultdict(list)  # key -> new golden ids started in this chunk
         links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
         for item in new_items:
             record = _as_strings(item.canonical)
-            cands = set()
+            cands = [g for g in shortlist[item.index] if g in values]
+            seen = set(cands)
             for key in keys_of[item.index]:
-                ids = by_key.get(key, [])
-                if len(ids) <= BLOCK_CAP:
-                    cands.update(ids)
-                cands.update(batch_keys.get(key, []))
+                for gid in batch_keys.get(key, ()):
+                    if gid not in seen:
+                        seen.add(gid)
+                        cands.append(gid)
             scored = []
-            for gid in cands:
-                if gid not in values:
-                    continue
-                score, explanation = matcher.score(record, values[gid])
-                decision = matcher.decide(score)
-                if decision != MatchDecision.NEW:
-                    scored.append((float(score), str(gid), gid, decision, explanation))
+            if cands:
+                scores = matcher.score_many(record, [values[g] for g in cands])
+                for gid, score in zip(cands, scores):
+                    decision = matcher.decide(float(score))
+                    if decision != MatchDecision.NEW:
+                        scored.append((float(score), str(gid), gid, decision))
             scored.sort(key=lambda t: (-t[0], t[1]))
             if scored and scored[0][3] == MatchDecision.MATCH:
-                score, _, gid, _, _ = scored[0]
+                score, _, gid, _ = scored[0]
                 links[item.index] = (gid, gid in self._new_goldens, score, [])
                 continue
             gid = uuid.uuid4()
             self._new_goldens[gid] = []
-            reviews = [(g, s, e) for s, _, g, d, e in scored if d == MatchDecision.REVIEW][:5]
+            reviews = [(g, s, matcher.score(record, values[g])[1]) for s, _, g, d in scored
+                       if d == MatchDecision.REVIEW][:5]
             links[item.index] = (gid, True, None, reviews)
             values[gid] = record
             for key in keys_of[item.index]:
                 batch_keys[key].append(gid)
         return links
+
+    def _blocks(self, keys: list[str]) -> dict[str, list]:
+        """Golden ids per blocking key, leaving out keys shared by more than
+        BLOCK_CAP goldens (too common to tell anything: "group", "london")."""
+        by_key: dict[str, list] = defaultdict(list)
+        for start in range(0, len(keys), 900):
+            part = keys[start:start + 900]
+            sizes = dict(BlockingKey.objects.filter(entity_type=self.entity_type, key__in=part)
+                         .values("key").annotate(n=Count("id")).values_list("key", "n"))
+            usable = [k for k in part if 0 < sizes.get(k, 0) <= BLOCK_CAP]
+            if usable:
+                for key, gid in (BlockingKey.objects.filter(entity_type=self.entity_type, key__in=usable)
+                                 .values_list("key", "golden_id")):
+                    by_key[key].append(gid)
+        return by_key
 
     # -- cross-references ---------------------------------------------------------
     def _write_xrefs(self, new_items, links) -> None:
