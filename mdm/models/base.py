@@ -11,6 +11,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from mdm.choices import LifecycleState, Origin
+from mdm.models.audit import ChainedHistoryManager
 
 
 class AuditHistoryBase(models.Model):
@@ -28,7 +29,7 @@ class AuditHistoryBase(models.Model):
 
 def audited(**kwargs) -> HistoricalRecords:
     """The one way models declare history, so every table gets the audit columns."""
-    return HistoricalRecords(bases=[AuditHistoryBase], **kwargs)
+    return HistoricalRecords(bases=[AuditHistoryBase], history_manager=ChainedHistoryManager, **kwargs)
 
 
 class GoldenRecord(models.Model):
@@ -66,6 +67,7 @@ class GoldenRecord(models.Model):
     class Meta:
         abstract = True
         ordering = ("-updated_at", "id")
+        indexes = [models.Index(fields=("updated_at", "id"), name="%(class)s_updated_id_idx")]
 
     @property
     def display_name(self) -> str:
