@@ -14,6 +14,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
 redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+# RabbitMQ for the sync engine's AMQP integration test (tests/sync)
+(exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { rabbitmq-server -detached >/dev/null 2>&1 || true
+  for i in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done; }
 for i in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
 pg_isready -h 127.0.0.1
 redis-cli -h 127.0.0.1 ping

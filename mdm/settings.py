@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "simple_history",
     "mdm",
     "stewardship",
@@ -85,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mdm.middleware.AuditContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -103,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -200,7 +204,27 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BEAT_SCHEDULE: dict = {
+    "sync-sweep": {"task": "sync.tasks.sweep", "schedule": float(os.environ.get("MDM_SYNC_SWEEP_SECONDS", "10"))},
+    "audit-seal": {"task": "mdm.audit.seal_pending", "schedule": 60.0},  # mdm/audit_chain.py
+}
+# Sync engine (see sync/services.py): retry backoff base/cap, how long before a
+# due delivery whose task was lost is re-enqueued, longest broker countdown.
+SYNC_BACKOFF_BASE = float(os.environ.get("MDM_SYNC_BACKOFF_BASE", "2"))
+SYNC_BACKOFF_CAP = float(os.environ.get("MDM_SYNC_BACKOFF_CAP", "1800"))  # below the visibility timeout
+SYNC_REENQUEUE_AFTER = float(os.environ.get("MDM_SYNC_REENQUEUE_AFTER", "30"))
+SYNC_LEASE_MARGIN = float(os.environ.get("MDM_SYNC_LEASE_MARGIN", "30"))
+SYNC_MAX_COUNTDOWN = 60.0
+# Connector jobs (sync/connectors/tasks.py): the Tryton pull and the reconciliation run
+# on a schedule only when their interval is set.
+CELERY_IMPORTS = ("sync.connectors.tasks",)
+if os.environ.get("MDM_TRYTON_PULL_SECONDS"):
+    CELERY_BEAT_SCHEDULE["tryton-pull"] = {"task": "sync.connectors.tasks.pull_tryton",
+                                           "schedule": float(os.environ["MDM_TRYTON_PULL_SECONDS"])}
+if os.environ.get("MDM_RECONCILE_SECONDS"):
+    CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "sync.connectors.tasks.reconcile_systems",
+                                         "schedule": float(os.environ["MDM_RECONCILE_SECONDS"])}
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -217,11 +241,43 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Content-Security-Policy (django-csp 4): no inline script without the
+# per-request nonce (templates use {{ csp_nonce }}), nothing from other origins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],  # NONCE: django-csp's sentinel, replaced by the request's nonce
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# Logs: JSON lines with the correlation id (LOG_FORMAT=json, the default in
+# production) or plain text on a laptop.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"correlation": {"()": "mdm.logging.CorrelationFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s %(origin)s %(actor)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO" if not TESTING else "WARNING")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 if TESTING:
