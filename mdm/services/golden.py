@@ -351,7 +351,11 @@ def retire(record: GoldenRecord, *, actor, reason: str, expected_version: int | 
     with audit_reason(reason):
         record.save()
     BlockingKey.objects.filter(entity_type=record.entity_type, golden_id=record.pk).delete()
-    open_tasks(record).update(status=TaskStatus.CLOSED)  # derived queue rows; decisions are on the golden's history
+    with audit_reason(f"closed: record retired ({reason})"):
+        for task in open_tasks(record):
+            task.status, task.decided_at, task.decided_by, task.reason = (
+                TaskStatus.CLOSED, timezone.now(), actor, f"record retired: {reason}")
+            task.save()
     master_changed.send(sender=type(record), record=record, change="retired", extra={})
     return record
 

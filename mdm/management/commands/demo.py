@@ -95,7 +95,11 @@ class Command(BaseCommand):
                         if not open_tasks(record).exists():
                             approve(record, actor=None, auto=True)
                             approved += 1
-        self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"; approved {approved}")
+        from mdm.audit_chain import seal_pending
+
+        sealed = seal_pending()
+        self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items())
+                          + f"; approved {approved}; {sealed:,} history rows sealed into the audit chain")
 
     def people(self) -> None:
         for username, role, full_name in DEMO_PEOPLE:

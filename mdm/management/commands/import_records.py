@@ -45,6 +45,9 @@ class Command(BaseCommand):
             bar = tqdm(total=total, unit="rec", desc=f"{system} {entity}", disable=no_progress, file=sys.stderr)
             report = import_rows(system, entity, reader, id_column=id_column, reason=reason, on_rows=bar.update)
             bar.close()
+        from mdm.audit_chain import seal_pending
+
+        seal_pending()  # large imports are not sealed inline; seal them now rather than at the next sweep
         counts = report.counts
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items()))
         for line in report.lines()[:200]:
