@@ -4,10 +4,12 @@ Records are plain dicts of column (canonical field name) -> string or None.
 
 API
 ---
-``Matcher(spec, params=None, *, workers=1)``
+``Matcher(spec, params=None, *, workers=1, processes=1)``
     ``spec``: a ``Spec``, a spec dict (the ``match_file`` JSON) or, for the
     hub's entities, ``builtin_spec("customer")``.  ``params``: a dict from
     ``to_dict()`` (fitted m/u, prior, term frequencies, thresholds).
+    ``workers``: threads for string comparisons; ``processes``: worker
+    processes that normalise large batches.
 ``.fit(rows, progress=None) -> Matcher``
     Unsupervised estimation: u from random pairs, m by EM per blocking rule,
     the prior by EM over all candidates, term-frequency tables, and (unless
@@ -44,12 +46,14 @@ from mdm.matching.clustering import cluster_ids, cluster_links
 from mdm.matching.model import Model, probability
 from mdm.matching.spec import Spec, parse_spec
 from mdm.matching.table import Table, normalize_record
+from mdm.matching.training import choose_thresholds, estimate_model
 
 __all__ = ["Matcher", "DedupeResult", "normalize_record", "NEW", "REVIEW", "MATCH", "DECISIONS"]
 
 NEW, REVIEW, MATCH = 0, 1, 2
 DECISIONS = ("new", "review", "match")
 PARAMS_VERSION = 1
+IDENTIFIER_DISTINCT = 0.3
 CHUNK = 250_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -73,6 +77,7 @@ class DedupeResult:
     cluster: np.ndarray
     n_candidates: int
     thresholds: dict[str, float]
+    candidate_codes: np.ndarray | None = None  # a * n + b of every candidate pair, when asked for
 
     @property
     def decision_labels(self) -> np.ndarray:
@@ -90,11 +95,14 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 class Matcher:
     def __init__(self, spec: Spec | Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-                 workers: int = 1):
+                 workers: int = 1, processes: int = 1):
         self.spec = parse_spec(spec)
         self.comparisons = cmp.build_comparisons(self.spec.fields)
-        self.rules = spec_rules(self.spec)
-        self.workers = workers
+        self.all_rules = spec_rules(self.spec)
+        self.rules = self.all_rules
+        self.identifiers: list[str] | None = None  # columns found to identify records (see profile)
+        self.workers = workers  # threads for rapidfuzz
+        self.processes = processes  # worker processes for normalising big batches
         self.model: Model | None = None
         self.fitted_thresholds: dict[str, float] | None = None
         self.n_records = 0
@@ -105,27 +113,60 @@ class Matcher:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return self.spec.thresholds or self.fitted_thresholds or {"match": 0.9, "review": 0.3}
+        """{"match": p, "review": p}: the spec's, else those chosen at fit."""
+        given = self.spec.thresholds
+        if given and "review_bits" in given:
+            prior = self.model.prior_weight if self.model is not None else 0.0
+            review = float(probability(prior + given["review_bits"]))
+            return {"match": given["match"], "review": round(min(review, given["match"]), 6)}
+        return given or self.fitted_thresholds or {"match": 0.9, "review": 0.3}
 
     def to_dict(self) -> dict[str, Any]:
         if self.model is None:
             raise ValueError("the matcher has not been fitted")
         return {"version": PARAMS_VERSION, "spec": self.spec.to_dict(), "model": self.model.to_dict(),
-                "thresholds": self.thresholds, "n_records": self.n_records}
+                "thresholds": self.thresholds, "n_records": self.n_records, "identifiers": self.identifiers}
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], **kwargs) -> "Matcher":
         return cls(params["spec"], params, **kwargs)
 
+    def _set_identifiers(self, identifiers: list[str]) -> None:
+        """Keep exact-value blocking only on identifier columns: a key shared
+        by a large share of records (a state, a house number) makes blocks of
+        strangers, not candidates."""
+        self.identifiers = list(identifiers)
+        exact = {f.name for f in self.spec.fields if f.type == "exact"}
+        self.rules = [r for r in self.all_rules
+                      if not (len(r.columns) == 1 and r.columns[0] in exact and r.columns[0] not in identifiers)]
+
+    def profile(self, table: Table) -> None:
+        """Find the identifier columns: tax ids, and exact-type columns whose
+        values are mostly distinct (at least 30 % distinct among filled ones)."""
+        found = []
+        for f in self.spec.fields:
+            if f.type == "tax_id":
+                found.append(f.name)
+            elif f.type == "exact" and not f.is_country:
+                codes = table.codes(f.name)
+                filled = codes[codes > 0]
+                if len(filled) and len(np.unique(filled)) >= IDENTIFIER_DISTINCT * len(filled):
+                    found.append(f.name)
+        self._set_identifiers(found)
+
     def _load(self, params: Mapping[str, Any]) -> None:
         self.model = Model.from_dict(params["model"])
         self.fitted_thresholds = dict(params.get("thresholds") or {}) or None
         self.n_records = int(params.get("n_records", 0))
+        if params.get("identifiers") is not None:
+            self._set_identifiers(params["identifiers"])
 
     def with_model(self, model: Model) -> "Matcher":
         """A copy of this matcher with other parameters (learning, evaluation)."""
         other = Matcher(self.spec, workers=self.workers)
         other.model, other.fitted_thresholds, other.n_records = model, self.fitted_thresholds, self.n_records
+        if self.identifiers is not None:
+            other._set_identifiers(self.identifiers)
         return other
 
     # -- tables, blocking, levels ----------------------------------------------------------
@@ -133,11 +174,14 @@ class Matcher:
     def table(self, rows: Iterable[Mapping[str, Any]], progress: Progress = _noop, total: int = 0) -> Table:
         done = [0]
 
-        def tick():
-            done[0] += 1
-            if done[0] % 10_000 == 0:
+        def tick(k: int = 1):
+            done[0] += k
+            if k > 1 or done[0] % 10_000 == 0:
                 progress("normalise", done[0], total)
-        table = Table.from_records(self.spec, rows, on_row=tick)
+        if self.processes > 1:
+            table = Table.from_records_parallel(self.spec, rows, self.processes, on_rows=tick)
+        else:
+            table = Table.from_records(self.spec, rows, on_row=tick)
         progress("normalise", table.n, table.n)
         return table
 
@@ -146,14 +190,18 @@ class Matcher:
         return [key for rule in self.rules for key in rule.keys(norm)]
 
     def candidates(self, table: Table) -> Candidates:
+        if self.identifiers is None:
+            self.profile(table)
         return candidate_pairs(table, self.rules)
 
     def levels(self, table: Table, ia: np.ndarray, ib: np.ndarray) -> Levels:
         cmp.set_workers(self.workers)
         G = np.empty((len(ia), len(self.comparisons)), dtype=np.int8)
         which = {}
+        context: dict[str, np.ndarray] = {}
         for k, comparison in enumerate(self.comparisons):
-            G[:, k], combo = comparison.levels(table, ia, ib)
+            G[:, k], combo = comparison.levels(table, ia, ib, context)
+            context[comparison.name] = G[:, k]
             if len(comparison.combos) > 1:
                 which[k] = combo
         return Levels(G, which)
@@ -201,11 +249,12 @@ class Matcher:
         TF = np.zeros(lv.G.shape, dtype=np.float64)
         for k, (table_k, params) in enumerate(zip(model.weight_tables(), model.comparisons)):
             W[:, k] = table_k[lv.G[:, k]]
-            exact = np.nonzero(lv.G[:, k] == 0)[0]
-            if params.tf and len(exact):
-                freq = self._tf_frequencies(table, k, ia[exact], Levels(lv.G[exact], {
-                    kk: v[exact] for kk, v in lv.which.items()}))
-                TF[exact, k] = model.tf_adjustment(k, freq)
+            for level in params.tf_levels:
+                exact = np.nonzero(lv.G[:, k] == level)[0]
+                if len(exact):
+                    freq = self._tf_frequencies(table, k, ia[exact], Levels(lv.G[exact], {
+                        kk: v[exact] for kk, v in lv.which.items()}))
+                    TF[exact, k] = model.tf_adjustment(k, level, freq)
         return W + TF, TF
 
     def match_weights(self, table: Table, ia: np.ndarray, lv: Levels) -> np.ndarray:
@@ -267,15 +316,13 @@ class Matcher:
         return self
 
     def fit_levels(self, table: Table, candidates: Candidates, lv: Levels, seed: int = 0,
-                   random_pairs: int = 1_000_000) -> None:
+                   random_pairs: int | None = None) -> None:
         """Estimate the model from the levels of the candidate pairs."""
-        from mdm.matching.training import estimate_model
-
+        if random_pairs is None:  # as Splink: up to a million, fewer for small inputs
+            random_pairs = int(min(1_000_000, max(200_000, 50 * table.n)))
         self.model = estimate_model(self, table, candidates, lv, seed=seed, random_pairs=random_pairs)
         self.n_records = table.n
         if self.spec.thresholds is None:
-            from mdm.matching.training import choose_thresholds
-
             scores = probability(self.match_weights(table, candidates.ia, lv))
             self.fitted_thresholds = choose_thresholds(scores)
 
@@ -284,7 +331,7 @@ class Matcher:
     def dedupe(self, rows: Iterable[Mapping[str, Any]], ids: Sequence[Any],
                not_duplicates: Iterable[tuple[Any, Any]] = (), progress: Progress | None = None,
                known_clusters: Mapping[str, str] | None = None, keep: str = "review",
-               table: Table | None = None) -> DedupeResult:
+               table: Table | None = None, with_candidates: bool = False) -> DedupeResult:
         progress = progress or _noop
         ids_arr = np.asarray([str(i) for i in ids], dtype=object)
         table = table if table is not None else self.table(rows, progress, len(ids_arr))
@@ -302,10 +349,12 @@ class Matcher:
             decision[_pair_mask(candidates.ia, candidates.ib, table.n, forbidden)] = NEW
         roots = cluster_links(table.n, candidates.ia, candidates.ib, scores, decision == MATCH,
                               decision >= REVIEW, self._conflict_codes(table), forbidden)
+        decision = _consistent(decision, roots[candidates.ia] == roots[candidates.ib])
         keep_mask = slice(None) if keep == "all" else decision >= REVIEW
         return DedupeResult(ids_arr, candidates.ia[keep_mask], candidates.ib[keep_mask],
                             scores[keep_mask].astype(np.float32), decision[keep_mask],
-                            cluster_ids(roots, ids_arr, known_clusters), len(candidates), self.thresholds)
+                            cluster_ids(roots, ids_arr, known_clusters), len(candidates), self.thresholds,
+                            candidates.ia * table.n + candidates.ib if with_candidates else None)
 
     def _chunked_scores(self, table: Table, ia: np.ndarray, lv: Levels, progress: Progress) -> np.ndarray:
         out = np.empty(len(ia), dtype=np.float64)
@@ -339,6 +388,15 @@ class Matcher:
             if ra is not None and rb is not None and ra != rb:
                 out.append((min(ra, rb), max(ra, rb)))
         return out
+
+
+def _consistent(decision: np.ndarray, same_cluster: np.ndarray) -> np.ndarray:
+    """Pair decisions that agree with the clusters: a match link the guards
+    refused goes to review; a review pair inside one cluster is a match."""
+    out = decision.copy()
+    out[(decision == MATCH) & ~same_cluster] = REVIEW
+    out[(decision == REVIEW) & same_cluster] = MATCH
+    return out
 
 
 def _pair_mask(ia: np.ndarray, ib: np.ndarray, n: int, pairs: list[tuple[int, int]]) -> np.ndarray:

@@ -24,11 +24,27 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 def name_tokens(value: str) -> list[str]:
     """Lower-case ASCII word tokens, with dotted abbreviations closed up
-    ("S.A.R.L." -> "sarl") and "&"/"+" read as "and"."""
+    ("S.A.R.L." -> "sarl"), runs of single letters joined ("B V" -> "bv",
+    "A B C" -> "abc") and "&"/"+" read as "and"."""
     s = unidecode(value).lower().replace("&", " and ").replace("+", " and ")
     s = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), s)
     s = _APOSTROPHE.sub("", s)
-    return _NON_ALNUM.sub(" ", s).split()
+    return _join_letters(_NON_ALNUM.sub(" ", s).split())
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    run: list[str] = []
+    for t in tokens + [""]:
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        if run:
+            out.append("".join(run)) if len(run) > 1 else out.extend(run)
+            run = []
+        if t:
+            out.append(t)
+    return out
 
 
 def _iso_rows():
@@ -75,7 +91,13 @@ def _worldwide() -> frozenset[tuple[str, ...]]:
     for values in (*termdata.terms_by_type.values(), *termdata.terms_by_country.values()):
         terms.update(values)
     forms = {tuple(name_tokens(t)) for t in terms}
-    extra = ("gmbh and co kg", "and co", "and company", "corp", "co", "sa de cv", "pty", "pvt ltd", "pvt")
+    extra = ("gmbh and co kg", "gmbh u co kg", "and co", "and company", "corp", "co", "sa de cv", "pty", "pvt ltd",
+             "pvt", "sociedad limitada", "sociedad anonima", "sociedad limitada unipersonal", "slu",
+             "designated activity company", "public limited company", "limited liability company",
+             "limited liability partnership", "aktiebolag", "ab publ", "besloten vennootschap",
+             "naamloze vennootschap", "societe anonyme", "societe par actions simplifiee",
+             "societa per azioni", "societa a responsabilita limitata", "teoranta", "bv srl", "nv sa", "dac",
+             "clg", "ulc", "uc", "s a rl", "sa rl", "s a r l", "sarl", "sprl", "ab publ", "publ")
     forms.update(tuple(e.split()) for e in extra)
     return frozenset(f for f in forms if f and " ".join(f) not in _NOT_LEGAL_FORMS)
 
@@ -92,3 +114,25 @@ def legal_forms(country: str | None) -> frozenset[tuple[str, ...]]:
 @lru_cache(maxsize=512)
 def longest_form(country: str | None) -> int:
     return max((len(f) for f in legal_forms(country)), default=0)
+
+
+@lru_cache(maxsize=512)
+def truncated_forms(country: str | None) -> frozenset[tuple[str, ...]]:
+    """Beginnings of multi-word legal forms, as left by a system that cuts
+    names at a fixed length ("... Designated Activit"): at least one whole
+    word followed by the start (3+ letters) of the next, or whole words
+    missing the last ones."""
+    out: set[tuple[str, ...]] = set()
+    for form in legal_forms(country):
+        for k in range(1, len(form)):
+            out.add(form[:k])
+            word = form[k]
+            out.update(form[:k] + (word[:j],) for j in range(3, len(word)))
+    return frozenset(f for f in out if len(f) >= 2 or sum(len(w) for w in f) >= 6)
+
+
+# Words a group's head company adds to its name: like legal forms, they say
+# nothing about which company is meant ("Acme Holdings Ltd" is "Acme").
+GROUP_WORDS = frozenset({
+    "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep", "koncern",
+})

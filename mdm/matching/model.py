@@ -6,25 +6,29 @@ For a comparison level ``l`` of a field, ``m = P(level l | match)`` and
 λ is the probability that two random records match.  The total match weight
 ``W`` maps to the match probability ``2^W / (1 + 2^W)``.
 
-Estimation follows Splink's unsupervised recipe:
+Estimation (``training``) follows Splink's unsupervised recipe:
 
-* u from random record pairs (almost all non-matches);
-* m by expectation maximisation with u fixed, once per blocking rule, over
-  the pairs that rule produces, leaving out the comparisons of the rule's own
-  columns (their agreement is forced by the blocking, not evidence); each
-  comparison's m is the average over the sessions that estimated it;
+* u from random record pairs (almost all non-matches; pairs that share an
+  identifier such as a tax id are left out: they are matches);
+* m by expectation maximisation with u fixed, once per blocking rule over the
+  pairs that rule produces, leaving out the comparisons of the rule's own
+  columns; each comparison's m comes from the sessions of *identifier*
+  rules (tax id, registration number: pairs that are nearly all true
+  duplicates) when they saw enough matches, else from all sessions;
 * λ by EM over all candidate pairs with m and u fixed, scaled from the
   candidate set to all pairs.
 
-Exact agreement on a common value (a free-mail domain, "Smith") is weaker
+Exact agreement on a common value (a shared group domain, "Smith") is weaker
 evidence than on a rare one: on exact levels the u of the level is replaced
-by the value's term frequency (as Splink's term-frequency adjustment),
-capped at ``tf_max_boost`` extra bits for rare values.
+by the value's term frequency (Splink's term-frequency adjustment), capped at
+``tf_max_boost`` extra bits for rare values.
 
 Levels that mean *conflicting strong identifiers* (two different valid tax
-ids, different countries) are capped at ``conflict_weight`` bits at most, so
-that a corporate group's members, which share a domain, head office and most
-of a name, are not matched on that shared evidence alone.
+ids, different countries) have a fixed m (``CONFLICT_M``: EM would take a
+corporate group's members, alike in all else, for matches) and weigh at most
+``conflict_weight`` bits.  Correlated fields are compared as one composite
+comparison, and a conditioned comparison (names read given the composite)
+keeps m and u per block of levels; see ``comparisons``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_CONFLICT_WEIGHT = {"tax_id": -12.0, "country": -8.0}
+# m of a conflict level is not learnt by EM (which would take a corporate
+# group's members, alike in everything else, for matches) but fixed: how
+# often the same company shows two different valid tax ids / countries.
+CONFLICT_M = {"tax_id": 0.002, "country": 0.01}
 TF_MAX_BOOST = 4.0
 MAX_TF_TABLE = 50_000  # values kept per comparison when parameters are persisted
 
@@ -44,9 +52,10 @@ class ComparisonParams:
     labels: list[str]  # non-null levels, strongest agreement first
     m: np.ndarray
     u: np.ndarray
-    tf: bool = False
+    tf_levels: tuple[int, ...] = ()
     conflict_level: int | None = None
     conflict_weight: float | None = None
+    blocks: list[list[int]] | None = None
 
     def weights(self) -> np.ndarray:
         """Weight per level; the extra last entry is the null level (0)."""
@@ -58,13 +67,15 @@ class ComparisonParams:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "labels": list(self.labels), "m": [float(x) for x in self.m],
-                "u": [float(x) for x in self.u], "tf": self.tf, "conflict_level": self.conflict_level,
-                "conflict_weight": self.conflict_weight}
+                "u": [float(x) for x in self.u], "tf_levels": list(self.tf_levels),
+                "conflict_level": self.conflict_level, "conflict_weight": self.conflict_weight,
+                "blocks": self.blocks}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ComparisonParams":
         return cls(d["name"], list(d["labels"]), np.asarray(d["m"], float), np.asarray(d["u"], float),
-                   bool(d.get("tf")), d.get("conflict_level"), d.get("conflict_weight"))
+                   tuple(d.get("tf_levels") or ()), d.get("conflict_level"), d.get("conflict_weight"),
+                   d.get("blocks"))
 
 
 @dataclass
@@ -96,10 +107,10 @@ class Model:
     def weight_tables(self) -> list[np.ndarray]:
         return [c.weights() for c in self.comparisons]
 
-    def tf_adjustment(self, k: int, frequencies: np.ndarray) -> np.ndarray:
-        """Extra bits on the exact level of comparison ``k`` for values of the
-        given term frequency: log2(u_exact / tf), at most ``tf_max_boost``."""
-        u0 = self.comparisons[k].u[0]
+    def tf_adjustment(self, k: int, level: int, frequencies: np.ndarray) -> np.ndarray:
+        """Extra bits on an exact level of comparison ``k`` for values of the
+        given term frequency: log2(u_level / tf), at most ``tf_max_boost``."""
+        u0 = self.comparisons[k].u[level]
         adj = np.log2(max(u0, 1e-12) / np.clip(frequencies, 1e-12, None))
         return np.minimum(adj, self.tf_max_boost)
 
@@ -137,10 +148,25 @@ def level_counts(levels: np.ndarray, n_levels: int, weights: np.ndarray | None =
     return counts[:n_levels].astype(float)
 
 
-def estimate_u(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """u from the levels of random pairs, with half a pair of smoothing per level."""
-    counts = level_counts(levels, n_levels) + 0.5
-    return counts / counts.sum()
+def normalise_blocks(x: np.ndarray, blocks: list[list[int]] | None) -> np.ndarray:
+    """Normalise to sum 1 over all levels, or within each block of levels."""
+    x = np.asarray(x, dtype=float).copy()
+    for block in blocks or [list(range(len(x)))]:
+        total = x[block].sum()
+        x[block] = x[block] / total if total > 0 else 1.0 / len(block)
+    return x
+
+
+def estimate_u(levels: np.ndarray, n_levels: int, blocks: list[list[int]] | None = None,
+               extra_counts: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+    """u from the levels of random pairs, each weighted by how surely it is a
+    non-match (``weights``; the few true matches a random sample holds would
+    otherwise dominate the rare agreeing levels), plus optional counts of
+    known non-matches, with half a pair of smoothing per level."""
+    counts = level_counts(levels, n_levels, weights) + 0.5
+    if extra_counts is not None:
+        counts = counts + extra_counts
+    return normalise_blocks(counts, blocks)
 
 
 def _patterns(G: np.ndarray, radices: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -159,11 +185,29 @@ def _log_ratio(P: np.ndarray, tables: list[np.ndarray], active: list[int]) -> np
     return total
 
 
+def m_step(counts: np.ndarray, fixed: dict[int, float], blocks: list[list[int]] | None = None) -> np.ndarray:
+    """New m from expected match counts: normalised (within each block), with
+    the ``fixed`` levels pinned."""
+    m = np.asarray(counts, dtype=float) + 1.0  # one pseudo pair per level
+    for block in blocks or [list(range(len(m)))]:
+        pinned = {level: v for level, v in fixed.items() if level in block}
+        free = [level for level in block if level not in pinned]
+        m[free] = m[free] / m[free].sum() * (1 - sum(pinned.values()))
+        for level, value in pinned.items():
+            m[level] = value
+    return m
+
+
 def em_m(G: np.ndarray, n_levels: list[int], u: list[np.ndarray], m0: list[np.ndarray],
-         active: list[int], lam0: float = 0.1, iterations: int = 40, tol: float = 1e-5
-         ) -> tuple[list[np.ndarray], float, float]:
-    """EM for m (u fixed) over the pairs whose levels are the rows of G.
-    Returns (m per comparison, λ within these pairs, expected matches)."""
+         active: list[int], lam0: float = 0.1, iterations: int = 40, tol: float = 1e-5,
+         fixed: dict[int, dict[int, float]] | None = None, blocks: list | None = None
+         ) -> tuple[list[np.ndarray], float, np.ndarray]:
+    """EM for m (u fixed) over the pairs whose levels are the rows of G;
+    ``fixed[k] = {level: m}`` pins levels of comparison k.
+    Returns (m per comparison, λ within these pairs, expected matches with a
+    non-null level, per comparison: the support of each estimate)."""
+    fixed = fixed or {}
+    blocks = blocks or [None] * len(m0)
     P, counts = _patterns(G, [n + 1 for n in n_levels])
     m = [x.copy() for x in m0]
     lam = lam0
@@ -174,14 +218,17 @@ def em_m(G: np.ndarray, n_levels: list[int], u: list[np.ndarray], m0: list[np.nd
         w = _log_ratio(P, tables, active) + np.log2(lam / (1 - lam))
         post = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
         pc = post * counts
-        new_m = [m[k] if k not in active else _normalise(level_counts(P[:, k], n_levels[k], pc) + 1e-3)
+        new_m = [m[k] if k not in active else m_step(level_counts(P[:, k], n_levels[k], pc), fixed.get(k, {}),
+                                                      blocks[k])
                  for k in range(len(m))]
         new_lam = float(np.clip(pc.sum() / counts.sum(), 1e-9, 1 - 1e-9))
         delta = max(np.abs(a - b).max() for a, b in zip(new_m, m))
         m, lam = new_m, new_lam
         if delta < tol:
             break
-    return m, lam, float((post * counts).sum())
+    pc = post * counts
+    support = np.array([level_counts(P[:, k], n_levels[k], pc).sum() for k in range(len(m))])
+    return m, lam, support
 
 
 def em_lambda(G: np.ndarray, n_levels: list[int], tables: list[np.ndarray], lam0: float = 0.1,
@@ -199,18 +246,23 @@ def em_lambda(G: np.ndarray, n_levels: list[int], tables: list[np.ndarray], lam0
     return lam
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / x.sum()
-
-
 def supervised_update(params: ComparisonParams, match_levels: np.ndarray, nonmatch_levels: np.ndarray,
-                      prior_strength: float = 20.0) -> ComparisonParams:
-    """Refine m from labelled matches and u from labelled non-matches: a Dirichlet
-    posterior with the current values as prior, worth ``prior_strength`` pairs
-    for m and ten times that for u (labelled non-matches are the hard cases,
-    not a random sample, so they move u less)."""
+                      prior_strength: float = 100.0, conditioned: bool = False) -> ComparisonParams:
+    """Refine m from labelled matches: a Dirichlet posterior with the current
+    m as prior worth ``prior_strength`` pairs.  Labelled non-matches are the
+    hard cases a steward saw, not a random sample, so they do not touch u
+    in general; they refine u only where the engine itself learns u from
+    known non-matches — the blocks of a conditioned comparison in which the
+    condition holds — and there the fitted u, estimated from thousands of
+    pairs, counts ten times as much as for m."""
     n = len(params.labels)
-    m = params.m * prior_strength + level_counts(match_levels, n)
-    u = params.u * prior_strength * 10 + level_counts(nonmatch_levels, n)
-    return ComparisonParams(params.name, params.labels, _normalise(m), _normalise(u), params.tf,
-                            params.conflict_level, params.conflict_weight)
+    m = normalise_blocks(params.m * prior_strength + level_counts(match_levels, n), params.blocks)
+    u = params.u
+    if conditioned and params.blocks:
+        extra = np.zeros(n)
+        counts = level_counts(nonmatch_levels, n)
+        for block in params.blocks[1:]:
+            extra[block] = counts[block]
+        u = normalise_blocks(params.u * prior_strength * 10 + extra, params.blocks)
+    return ComparisonParams(params.name, params.labels, m, u, params.tf_levels, params.conflict_level,
+                            params.conflict_weight, params.blocks)

@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 from unidecode import unidecode
 
-from mdm.matching.legal_forms import legal_forms, longest_form, name_tokens
+from mdm.matching.legal_forms import GROUP_WORDS, legal_forms, longest_form, name_tokens, truncated_forms
 
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM_LOWER = re.compile(r"[^a-z0-9]+")
@@ -67,17 +67,69 @@ ORG_SYNONYMS = {
 ORG_NOISE = {"the"}
 
 
+def _strip_suffix(tokens: list[str], forms: frozenset, longest: int) -> tuple[list[str], bool]:
+    for size in range(min(longest, len(tokens) - 1), 0, -1):
+        if tuple(tokens[-size:]) in forms:
+            return tokens[:-size], True
+    return tokens, False
+
+
 def _strip_legal_forms(tokens: list[str], country: str | None) -> list[str]:
+    """Strip trailing legal forms, group words and the record's own country
+    ("Acme Deutschland GmbH" in DE, "Acme (DE)"), a legal form cut short by a
+    length limit ("... Designated Activit") or with one slip ("Ilmited"),
+    until none is left (keeping at least one word)."""
     forms, longest = legal_forms(country), longest_form(country)
-    stripped = True
-    while stripped and len(tokens) > 1:
-        stripped = False
-        for size in range(min(longest, len(tokens) - 1), 0, -1):
-            if tuple(tokens[-size:]) in forms:
-                tokens = tokens[:-size]
-                stripped = True
-                break
+    own_country = country_words(country)
+    while len(tokens) > 1:
+        before = len(tokens)
+        tokens, _ = _strip_suffix(tokens, forms, longest)
+        if len(tokens) > 1 and tokens[-1] in GROUP_WORDS:
+            tokens = tokens[:-1]
+        elif len(tokens) > 2 and tuple(tokens[-2:]) in own_country:
+            tokens = tokens[:-2]
+        elif len(tokens) > 1 and tuple(tokens[-1:]) in own_country:
+            tokens = tokens[:-1]
+        elif len(tokens) > 2:
+            tokens, _ = _strip_suffix(tokens, truncated_forms(country), 4)
+        if len(tokens) == before and len(tokens) > 1 and _misspelt_form(tokens[-1], country):
+            tokens = tokens[:-1]
+        if len(tokens) == before:
+            break
     return tokens
+
+
+def _misspelt_form(token: str, country: str | None) -> bool:
+    """A one-word legal form of 5+ letters with one slip ("Ilmited", "Gmbhh")."""
+    if len(token) < 5 or (token,) in legal_forms(country):
+        return False
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    return process.extractOne(token, _single_forms(country), scorer=OSA.distance, score_cutoff=1) is not None
+
+
+@lru_cache(maxsize=512)
+def _single_forms(country: str | None) -> tuple[str, ...]:
+    return tuple(f[0] for f in legal_forms(country) if len(f) == 1 and len(f[0]) >= 5)
+
+
+@lru_cache(maxsize=512)
+def country_words(country: str | None) -> frozenset[tuple[str, ...]]:
+    """Ways of writing a country inside a company name, as token tuples."""
+    if not country:
+        return frozenset()
+    import pycountry
+
+    cc = country.upper()
+    names = {cc.lower(), *(k for k, v in LOCAL_COUNTRY_NAMES.items() if v == cc), *EXTRA_COUNTRY_WORDS.get(cc, ())}
+    entry = pycountry.countries.get(alpha_2=cc)
+    if entry is not None:
+        names.add(entry.alpha_3.lower())
+        for attr in ("name", "common_name", "official_name"):
+            if getattr(entry, attr, None):
+                names.add(getattr(entry, attr))
+    return frozenset(tuple(name_tokens(n)) for n in names if name_tokens(n))
 
 
 @lru_cache(maxsize=200_000)
@@ -105,6 +157,12 @@ def normalize_exact(value: Any, country: str | None = None) -> str:
     return _NON_ALNUM_UPPER.sub("", unidecode(_text(value)).upper())
 
 
+EXTRA_COUNTRY_WORDS = {
+    "GB": ("uk", "u k", "great britain", "britain", "england", "united kingdom"),
+    "DE": ("ger", "germany"), "US": ("usa", "us", "america", "united states"), "IE": ("irl", "eire"),
+    "NL": ("holland",), "ES": ("spain",), "IT": ("italy",), "SE": ("sweden",), "BE": ("belgium",),
+    "FR": ("france",),
+}
 LOCAL_COUNTRY_NAMES = {
     "deutschland": "DE", "osterreich": "AT", "schweiz": "CH", "suisse": "CH", "svizzera": "CH",
     "espana": "ES", "italia": "IT", "nederland": "NL", "holland": "NL", "belgie": "BE",
@@ -129,10 +187,6 @@ def normalize_country(value: Any, country: str | None = None) -> str:
     try:
         return pycountry.countries.lookup(s).alpha_2
     except LookupError:
-        pass
-    try:
-        return pycountry.countries.search_fuzzy(s)[0].alpha_2
-    except LookupError:
         return normalize_exact(s)
 
 
@@ -143,10 +197,14 @@ VAT_PREFIXES = {
 _VAT_ALIASES = {"GR": "EL", "UK": "GB"}
 
 
+_TAX_KINDS = {"us": ("ein",)}  # a US company's tax id is its EIN (not any TIN)
+
+
+@lru_cache(maxsize=256)
 def _tax_module(cc: str):
     from stdnum import get_cc_module
 
-    for kind in ("vat", "tin"):
+    for kind in _TAX_KINDS.get(cc.lower(), ("vat", "tin")):
         try:
             module = get_cc_module(cc.lower(), kind)
         except (ImportError, AttributeError):
@@ -159,11 +217,12 @@ def _tax_module(cc: str):
 def _split_tax_prefix(s: str, country: str | None) -> tuple[str, str]:
     if s.startswith("CHE") and len(s) > 6:
         return "CH", s[3:]
-    head = _VAT_ALIASES.get(s[:2], s[:2])
-    if head in VAT_PREFIXES and len(s) > 6:
-        return head, s[2:]
     cc = (country or "").upper()
-    return _VAT_ALIASES.get(cc, cc), s
+    cc = _VAT_ALIASES.get(cc, cc) if len(cc) == 2 and cc.isalpha() else ""
+    head = _VAT_ALIASES.get(s[:2], s[:2])
+    if (head in VAT_PREFIXES and len(s) > 6) or (head == cc and cc):
+        return head, s[2:]
+    return cc, s
 
 
 def _module_for(cc: str):
@@ -182,12 +241,14 @@ def normalize_tax_id(value: Any, country: str | None = None) -> str:
         body = re.sub(r"(MWST|TVA|IVA)$", "", body)
     module = _module_for(cc)
     if module is not None:
-        try:
-            body = normalize_exact(module.compact(body))
+        try:  # python-stdnum's own compact form, when that form is a valid id
+            compact = normalize_exact(module.compact(body))
         except Exception:  # stdnum raises its own errors on garbage
-            pass
-        if body.startswith(cc) or (cc == "CH" and body.startswith("CHE")):
-            body = body[3:] if cc == "CH" else body[2:]
+            compact = body
+        if compact.startswith(cc) or (cc == "CH" and compact.startswith("CHE")):
+            compact = compact[3:] if cc == "CH" else compact[2:]
+        if compact != body and tax_id_is_valid(cc + compact):
+            body = compact
     return cc + body
 
 
@@ -212,27 +273,43 @@ def tax_id_is_valid(normalized: str) -> bool:
 # -- contact ---------------------------------------------------------------
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)
+_TRUNK_IN_BRACKETS = re.compile(r"\(0\)")
+_NOT_DIGIT = re.compile(r"[^\d]")
+
+
+@lru_cache(maxsize=512)
+def _dialling(country: str) -> tuple[str, str]:
+    """(country calling code, national trunk prefix) of an ISO country."""
+    import phonenumbers
+
+    code = phonenumbers.country_code_for_region(country)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    return (str(code) if code else "", (meta.national_prefix or "") if meta else "")
 
 
 @lru_cache(maxsize=200_000)
 def normalize_phone(value: Any, country: str | None = None) -> str:
+    """E.164 by digit rules (international prefix, the country's calling code
+    and trunk prefix) rather than full parsing: fast enough for millions of
+    records, and what matters for comparing two numbers."""
     s = _text(value)
-    if not s:
-        return ""
-    if _E164.match(s):
+    if not s or _E164.match(s):
         return s
-    import phonenumbers
-
-    digits = re.sub(r"[^\d+]", "", s)
+    s = _TRUNK_IN_BRACKETS.sub("", _EXTENSION.sub("", s))
+    digits = _NOT_DIGIT.sub("", s)
+    if not digits:
+        return ""
+    if s.lstrip().startswith("+"):
+        return "+" + digits
     if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    try:
-        number = phonenumbers.parse(s.split(" ext")[0].split(" x")[0], (country or "").upper() or None)
-        if phonenumbers.is_possible_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        pass
-    return digits
+        return "+" + digits[2:] if digits[2:] else ""
+    code, trunk = _dialling(country.upper()) if country else ("", "")
+    if not code:
+        return digits
+    if trunk and digits.startswith(trunk) and len(digits) > 7:
+        digits = digits[len(trunk):]
+    return f"+{code}{digits}"
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -244,6 +321,13 @@ def normalize_email(value: Any, country: str | None = None) -> str:
         s = s[7:]
     s = s.strip(" <>\"'")
     return s if _EMAIL.match(s) else ""
+
+
+# Mailbox providers: an address there says nothing about the organisation.
+FREE_MAIL = frozenset("""gmail.com googlemail.com outlook.com hotmail.com hotmail.co.uk live.com msn.com
+yahoo.com yahoo.co.uk yahoo.fr yahoo.de icloud.com me.com aol.com gmx.de gmx.net gmx.com web.de t-online.de
+orange.fr wanadoo.fr free.fr laposte.net sfr.fr btinternet.com sky.com virginmedia.com libero.it
+protonmail.com proton.me mail.com zoho.com yandex.com ziggo.nl kpnmail.nl telia.com""".split())
 
 
 @lru_cache(maxsize=1)
@@ -260,7 +344,9 @@ def normalize_domain(value: Any, country: str | None = None) -> str:
     if not s:
         return ""
     if "@" in s:
-        s = s.rsplit("@", 1)[1]
+        s = s.rsplit("@", 1)[1].strip(" <>\"'")
+        if normalize_domain(s) in FREE_MAIL:
+            return ""
     s = re.sub(r"^[a-z][a-z0-9+.-]*://", "", s).split("/")[0].split("?")[0].split(":")[0].strip(".")
     if not s or " " in s:
         return ""
@@ -271,6 +357,27 @@ def normalize_domain(value: Any, country: str | None = None) -> str:
 
 
 # -- places ----------------------------------------------------------------
+
+# English and other names of cities, to the local name (normalised text).
+CITY_NAMES = {
+    "munich": "munchen", "muenchen": "munchen", "cologne": "koln", "koeln": "koln", "nuremberg": "nurnberg",
+    "nuernberg": "nurnberg", "hanover": "hannover", "duesseldorf": "dusseldorf", "frankfurt am main": "frankfurt",
+    "frankfurt a m": "frankfurt", "frankfurt main": "frankfurt", "the hague": "den haag", "s gravenhage": "den haag",
+    "gravenhage": "den haag", "milan": "milano", "rome": "roma", "turin": "torino", "florence": "firenze",
+    "naples": "napoli", "genoa": "genova", "padua": "padova", "venice": "venezia", "seville": "sevilla",
+    "brussels": "bruxelles", "brussel": "bruxelles", "bruxelles brussel": "bruxelles", "antwerp": "antwerpen",
+    "anvers": "antwerpen", "ghent": "gent", "gand": "gent", "bruges": "brugge", "louvain": "leuven",
+    "gothenburg": "goteborg", "goeteborg": "goteborg", "copenhagen": "kobenhavn", "vienna": "wien",
+    "prague": "praha", "warsaw": "warszawa", "lisbon": "lisboa", "geneva": "geneve", "genf": "geneve",
+    "zuerich": "zurich", "new york city": "new york", "nyc": "new york", "malmoe": "malmo",
+    "sf": "san francisco", "la": "los angeles",
+}
+
+
+def normalize_city(value: Any, country: str | None = None) -> str:
+    s = normalize_text(value)
+    return CITY_NAMES.get(s, s)
+
 
 _ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
 
@@ -299,14 +406,22 @@ _HOUSE_NO = re.compile(r"^\d+[a-z]?$")
 _NOISE_ADDRESS = {"no", "nr", "number"}
 
 
+_NUMBER_RANGE = re.compile(r"(\d)\s*-\s*(\d)")
+_ADDRESS_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=200_000)
 def normalize_address(value: Any, country: str | None = None) -> str:
     s = unidecode(_text(value)).lower().replace("&", " and ")
     s = _COMPOUND.sub(r" \1", s)
-    s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
-    tokens = re.sub(r"[^a-z0-9-]+", " ", s).replace("-", " ").split()
-    words = [STREET_TYPES.get(t, t) for t in tokens if t not in _NOISE_ADDRESS]
-    numbers = [t for t in words if _HOUSE_NO.match(t)]
-    rest = [t for t in words if not _HOUSE_NO.match(t)]
+    tokens = _ADDRESS_JUNK.sub(" ", s).split()
+    numbers: list[str] = []
+    rest: list[str] = []
+    for t in tokens:
+        if t in _NOISE_ADDRESS:
+            continue
+        t = STREET_TYPES.get(t, t)
+        (numbers if _HOUSE_NO.match(t) else rest).append(t)
     return " ".join(numbers + rest)
 
 
@@ -362,6 +477,8 @@ def _parse_wordy(s: str) -> str | None:
 
 @lru_cache(maxsize=100_000)
 def normalize_date(value: Any, country: str | None = None) -> str:
+    """ISO date; what does not parse is kept as its digits (a typo'd date is
+    still comparable digit by digit) — unless the digits alone parse."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -369,6 +486,14 @@ def normalize_date(value: Any, country: str | None = None) -> str:
     s = " ".join(unidecode(_text(value)).lower().split())
     if not s:
         return ""
+    parsed = _parse_date(s, country)
+    if parsed:
+        return parsed
+    digits = re.sub(r"[^0-9]", "", s)
+    return _parse_date(digits, country) or digits
+
+
+def _parse_date(s: str, country: str | None) -> str | None:
     if m := _YMD.match(s):
         parsed = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     elif m := _COMPACT.match(s):
@@ -377,7 +502,7 @@ def normalize_date(value: Any, country: str | None = None) -> str:
         parsed = _parse_dmy(int(m.group(1)), int(m.group(2)), _century(int(m.group(3))), country)
     else:
         parsed = _parse_wordy(s)
-    return parsed or re.sub(r"[^0-9]", "", s)
+    return parsed
 
 
 def normalize_number(value: Any, country: str | None = None) -> str:
@@ -407,6 +532,7 @@ NORMALIZERS: dict[str, Callable[[Any, str | None], str]] = {
     "date": normalize_date,
     "number": normalize_number,
     "postcode": normalize_postcode,
+    "city": normalize_city,
     "phone": normalize_phone,
     "email": normalize_email,
     "domain": normalize_domain,

@@ -21,12 +21,18 @@ Extra keys are allowed.  The engine understands these optional field keys:
 ``tf``            term-frequency adjustment on exact agreement (default on
                   for names, text, domains, e-mails, phones, postcodes,
                   addresses; off for tax ids and countries).
+``combine``       fields with the same combine name are compared as one
+                  piece of evidence (correlated fields: website, phone and
+                  address of a company that shares them with its group).
+``given``         the field's evidence is read separately depending on
+                  whether the named combined fields agree.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,8 @@ class FieldSpec:
     city: str | None = None
     role: str | None = None
     tf: bool | None = None
+    combine: str | None = None
+    given: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -77,7 +85,7 @@ class Spec:
     entity_type: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         seen: dict[str, None] = {}
         for f in self.fields:
@@ -85,7 +93,7 @@ class Spec:
                 seen.setdefault(c)
         return list(seen)
 
-    @property
+    @cached_property
     def country_column(self) -> str | None:
         for f in self.fields:
             if f.is_country:
@@ -94,6 +102,10 @@ class Spec:
 
     def column_types(self) -> dict[str, str]:
         """The normaliser type of every input column."""
+        return dict(self._column_types)
+
+    @cached_property
+    def _column_types(self) -> dict[str, str]:
         types: dict[str, str] = {}
         for f in self.fields:
             types.setdefault(f.name, "country" if f.is_country else f.type)
@@ -102,7 +114,7 @@ class Spec:
             if f.postcode:
                 types.setdefault(f.postcode, "postcode")
             if f.city:
-                types.setdefault(f.city, "text")
+                types.setdefault(f.city, "city")
         return types
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,25 +149,34 @@ def _parse_field(raw: Any, i: int) -> FieldSpec:
     if role is None and ftype == "exact" and name.lower() in COUNTRY_NAMES:
         role = "country"
     tf = raw.get("tf")
+    combine, given = raw.get("combine"), raw.get("given")
+    if combine is not None and given is not None:
+        raise SpecError(f"fields[{i}] ({name}): a field cannot both 'combine' and be 'given'")
     return FieldSpec(
         name=name, type=ftype, alternatives=tuple(alternatives),
         postcode=raw.get("postcode"), city=raw.get("city"), role=role,
         tf=bool(tf) if tf is not None else None,
+        combine=str(combine) if combine is not None else None, given=str(given) if given is not None else None,
     )
 
 
 def _parse_thresholds(raw: Any) -> dict[str, float] | None:
+    """``match`` and ``review`` probabilities; instead of ``review`` the
+    engine also takes ``review_bits``: review a pair when its fields give at
+    least that much evidence (log2 Bayes factor, the match weight without the
+    prior) — unlike a probability, that does not drift with the data size."""
     if raw is None:
         return None
-    if not isinstance(raw, dict) or not {"match", "review"} <= set(raw):
+    if not isinstance(raw, dict) or "match" not in raw or not ({"review", "review_bits"} & set(raw)):
         raise SpecError("thresholds must be an object with 'match' and 'review'")
     try:
-        match, review = float(raw["match"]), float(raw["review"])
+        out = {k: float(raw[k]) for k in ("match", "review", "review_bits") if k in raw}
     except (TypeError, ValueError):
         raise SpecError("thresholds 'match' and 'review' must be numbers") from None
+    match, review = out["match"], out.get("review", 0.0)
     if not (0 <= review <= match <= 1):
         raise SpecError(f"thresholds need 0 <= review <= match <= 1, got review={review}, match={match}")
-    return {"match": match, "review": review}
+    return out
 
 
 def _parse_blocking(raw: Any, columns: list[str]) -> tuple[tuple[str, ...], ...] | None:
@@ -185,6 +206,12 @@ def parse_spec(raw: Any) -> Spec:
         raise SpecError("each field name may appear only once in 'fields'")
     if sum(f.is_country for f in fields) > 1:
         raise SpecError("only one field may have role 'country'")
+    groups = {f.combine for f in fields if f.combine}
+    for f in fields:
+        if f.given and f.given not in groups:
+            raise SpecError(f"field {f.name}: 'given' names {f.given!r}, which no field 'combine's into")
+        if f.combine in names:
+            raise SpecError(f"field {f.name}: combine name {f.combine!r} clashes with a field name")
     spec = Spec(fields=fields, thresholds=_parse_thresholds(raw.get("thresholds")),
                 entity_type=raw.get("entity_type"),
                 extra={k: v for k, v in raw.items() if k not in {"fields", "blocking", "thresholds", "entity_type"}})

@@ -10,8 +10,8 @@ import numpy as np
 from mdm.matching.blocking import Candidates
 from mdm.matching.comparisons import Comparison
 from mdm.matching.model import (
-    DEFAULT_CONFLICT_WEIGHT, ComparisonParams, Model, TermFrequencies, em_lambda, em_m, estimate_u,
-    initial_m,
+    CONFLICT_M, DEFAULT_CONFLICT_WEIGHT, ComparisonParams, Model, TermFrequencies, em_lambda, em_m, estimate_u,
+    initial_m, level_counts, m_step,
 )
 from mdm.matching.table import Table
 
@@ -22,7 +22,7 @@ MAX_SESSION_PAIRS = 2_000_000
 MIN_SESSION_PAIRS = 30
 
 
-def random_pairs(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def random_pairs_sample(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``size`` distinct random pairs (all pairs when there are fewer)."""
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -44,34 +44,71 @@ def _sample(idx: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 
 def conflict_weight(comparison: Comparison) -> float | None:
-    if comparison.conflict_level is None:
-        return None
-    key = "country" if comparison.field.is_country else comparison.field.type
-    return DEFAULT_CONFLICT_WEIGHT.get(key)
+    return DEFAULT_CONFLICT_WEIGHT.get(comparison.conflict_key) if comparison.conflict_key else None
+
+
+def fixed_levels(comparisons: list[Comparison]) -> dict[int, dict[int, float]]:
+    """Conflict levels keep a fixed m during EM (see ``model.CONFLICT_M``)."""
+    out = {}
+    for k, c in enumerate(comparisons):
+        value = CONFLICT_M.get(c.conflict_key) if c.conflict_key else None
+        if value is not None:
+            out[k] = {c.conflict_level: value}
+    return out
+
+
+MIN_ANCHOR_MATCHES = 50.0
+
+
+def _is_anchor(rule, matcher: "Matcher") -> bool:
+    """A rule on one identifier column (tax id, registration number, ...):
+    its pairs are nearly all true matches, so its session estimates m from
+    real duplicates rather than from look-alikes such as group members."""
+    return len(rule.columns) == 1 and rule.columns[0] in (matcher.identifiers or ())
+
+
+def _sessions(matcher: "Matcher", candidates: Candidates, lv: "Levels", u, m0, fixed, seed):
+    """(is_anchor, active comparisons, m, expected matches per comparison) per EM session."""
+    comps = matcher.comparisons
+    n_levels = [len(c.labels) for c in comps]
+    for rule in matcher.rules:
+        idx = candidates.by_rule.get(rule.kind, np.zeros(0, np.int64))
+        active = [k for k, c in enumerate(comps) if not set(c.columns) & set(rule.columns)]
+        if len(idx) < MIN_SESSION_PAIRS or not active:
+            continue
+        idx = _sample(idx, MAX_SESSION_PAIRS, seed)
+        m, _, expected = em_m(lv.G[idx], n_levels, u, m0, active, fixed=fixed,
+                              blocks=[c.blocks for c in comps])
+        yield _is_anchor(rule, matcher), active, m, expected
 
 
 def estimate_m(matcher: "Matcher", candidates: Candidates, lv: "Levels", u: list[np.ndarray],
                seed: int = 0) -> list[np.ndarray]:
-    """EM per blocking rule (Splink's training sessions), m averaged over the
-    sessions that estimated it, weighted by each session's expected matches."""
+    """EM per blocking rule (Splink's training sessions).  Each comparison's m
+    is the average, weighted by expected matches, over the identifier
+    ("anchor") sessions that estimated it when they found enough matches,
+    else over all sessions that estimated it."""
     comps = matcher.comparisons
     n_levels = [len(c.labels) for c in comps]
-    m0 = [initial_m(n, c.conflict_level) for n, c in zip(n_levels, comps)]
-    total = [np.zeros(n) for n in n_levels]
-    weight = np.zeros(len(comps))
-    for rule in matcher.rules:
-        idx = candidates.by_rule.get(rule.kind, np.zeros(0, np.int64))
-        if len(idx) < MIN_SESSION_PAIRS:
-            continue
-        active = [k for k, c in enumerate(comps) if not set(c.field.columns) & set(rule.columns)]
-        if not active:
-            continue
-        idx = _sample(idx, MAX_SESSION_PAIRS, seed)
-        m, _, expected = em_m(lv.G[idx], n_levels, u, m0, active)
+    fixed = fixed_levels(comps)
+    m0 = [m_step(initial_m(n, c.conflict_level), fixed.get(k, {}), c.blocks)
+          for k, (n, c) in enumerate(zip(n_levels, comps))]
+    sums = {kind: ([np.zeros(n) for n in n_levels], np.zeros(len(comps))) for kind in (True, False)}
+    for anchor, active, m, expected in _sessions(matcher, candidates, lv, u, m0, fixed, seed):
+        total, weight = sums[anchor]
         for k in active:
-            total[k] += m[k] * expected
-            weight[k] += expected
-    return [total[k] / weight[k] if weight[k] > 0 else m0[k] for k in range(len(comps))]
+            total[k] += m[k] * expected[k]
+            weight[k] += expected[k]
+    out = []
+    for k in range(len(comps)):
+        for anchor in (True, False):
+            total, weight = sums[anchor]
+            if weight[k] >= (MIN_ANCHOR_MATCHES if anchor else 1e-9):
+                out.append(total[k] / weight[k])
+                break
+        else:
+            out.append(m0[k])
+    return out
 
 
 def term_frequencies(table: Table, comparison: Comparison) -> TermFrequencies:
@@ -90,27 +127,66 @@ def term_frequencies(table: Table, comparison: Comparison) -> TermFrequencies:
     return TermFrequencies({values[i]: int(counts[i]) for i in np.flatnonzero(counts)}, int(counts.sum()))
 
 
+def known_non_matches(matcher: "Matcher", lv: "Levels") -> np.ndarray:
+    """Candidate pairs whose strong identifiers conflict (two valid tax ids
+    far apart) while their countries agree: non-matches for certain, and the
+    ones that look most like matches otherwise — sister companies at home.
+    (Pairs from different countries are left out: the country already tells
+    them apart, and their names, stripped of the country, look alike.)"""
+    hit = np.zeros(len(lv.G), dtype=bool)
+    country_conflict = np.zeros(len(lv.G), dtype=bool)
+    for k, c in enumerate(matcher.comparisons):
+        if c.conflict_key == "country":
+            country_conflict |= lv.G[:, k] == c.conflict_level
+        elif c.conflict_level is not None:
+            hit |= lv.G[:, k] == c.conflict_level
+    return np.nonzero(hit & ~country_conflict)[0]
+
+
+def _extra_u_counts(comparison: Comparison, levels: np.ndarray) -> np.ndarray | None:
+    """For a conditioned comparison, the known non-matches inform u where
+    the condition (partly) holds, which random pairs rarely reach."""
+    if not comparison.blocks or comparison.condition is None:
+        return None
+    n = len(comparison.labels)
+    counts = level_counts(levels, n)
+    out = np.zeros(n)
+    for block in comparison.blocks[1:]:
+        out[block] = counts[block]
+    return out
+
+
+def _without_shared_ids(matcher: "Matcher", rand: "Levels") -> np.ndarray:
+    """Random pairs that agree exactly on an identifier (tax id, registration
+    number, ...) are matches, not the random non-matches u describes."""
+    keep = np.ones(len(rand.G), dtype=bool)
+    for k, c in enumerate(matcher.comparisons):
+        if not c.members and c.name in (matcher.identifiers or ()):
+            keep &= rand.G[:, k] != 0
+    return keep
+
+
 def estimate_model(matcher: "Matcher", table: Table, candidates: Candidates, lv: "Levels",
                    seed: int = 0, random_pairs: int = 1_000_000) -> Model:
+    """u from random pairs, m from EM sessions, the prior from all candidates."""
     comps = matcher.comparisons
     n_levels = [len(c.labels) for c in comps]
-    ra, rb = _random(table.n, random_pairs, seed)
+    ra, rb = random_pairs_sample(table.n, random_pairs, seed)
     rand = matcher.chunked_levels(table, ra, rb)
-    u = [estimate_u(rand.G[:, k], n) for k, n in enumerate(n_levels)]
+    keep = _without_shared_ids(matcher, rand).astype(float)
+    hard = lv.G[known_non_matches(matcher, lv)]
+    u = [estimate_u(rand.G[:, k], n, c.blocks, _extra_u_counts(c, hard[:, k]), keep)
+         for k, (n, c) in enumerate(zip(n_levels, comps))]
     m = estimate_m(matcher, candidates, lv, u, seed)
-    params = [ComparisonParams(c.name, list(c.labels), m[k], u[k], c.uses_tf, c.conflict_level,
-                               conflict_weight(c)) for k, c in enumerate(comps)]
-    tables = [p.weights() for p in params]
+    params = [ComparisonParams(c.name, list(c.labels), m[k], u[k], c.tf_levels, c.conflict_level,
+                               conflict_weight(c), c.blocks) for k, c in enumerate(comps)]
     sample = _sample(np.arange(len(candidates)), 5_000_000, seed)
+    tables = [p.weights() for p in params]
     lam_candidates = em_lambda(lv.G[sample], n_levels, tables) if len(sample) else 1e-6
     all_pairs = max(table.n * (table.n - 1) / 2, 1)
     prior = float(np.clip(lam_candidates * len(candidates) / all_pairs, 1e-12, 0.5))
-    tf = {c.name: term_frequencies(table, c) for c in comps if c.uses_tf}
+    tf = {c.name: term_frequencies(table, c) for c in comps if c.tf_levels}
     return Model(params, prior, tf)
-
-
-def _random(n: int, size: int, seed: int):
-    return random_pairs(n, size, seed)
 
 
 def choose_thresholds(scores: np.ndarray, review_recall: float = 0.998) -> dict[str, float]:
@@ -124,7 +200,7 @@ def choose_thresholds(scores: np.ndarray, review_recall: float = 0.998) -> dict[
     k = np.arange(1, len(p) + 1)
     f1 = 2 * tp / (k + p.sum())
     best = int(np.argmax(f1))
-    match = float(np.clip(p[best], 0.5, 0.99))
+    match = float(np.clip(p[best], 0.7, 0.99))
     below = np.searchsorted(tp, review_recall * p.sum())
-    review = float(np.clip(p[min(below, len(p) - 1)], 0.01, match))
+    review = float(np.clip(p[min(below, len(p) - 1)], 0.01, match / 2))
     return {"match": round(match, 4), "review": round(review, 4)}

@@ -31,7 +31,8 @@ from mdm.services.ingest import IngestResult, open_review_task, reason_for
 from mdm.validation import validate
 
 BLOCK_CAP = 200  # a key shared by more goldens than this is too common to block on
-CANDIDATES_PER_RECORD = 40  # most goldens scored for one record: those sharing the most keys
+CANDIDATES_PER_RECORD = 40
+UPDATE_BATCH = 50  # bulk UPDATE ... CASE grows with rows × fields: keep each statement small  # most goldens scored for one record: those sharing the most keys
 GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
 
 
@@ -99,7 +100,8 @@ class Batch:
                 new_items.append(item)
         if updated:
             bulk_update_with_history(updated, SourceRecord, ["payload", "canonical", "content_hash", "updated_at"],
-                                     default_user=self.user, custom_historical_attrs=self.hist)
+                                     batch_size=UPDATE_BATCH, default_user=self.user,
+                                     custom_historical_attrs=self.hist)
         if created:
             bulk_create_with_history(created, SourceRecord, default_user=self.user,
                                      custom_historical_attrs=self.hist)
@@ -124,7 +126,8 @@ class Batch:
         from mdm.services.matching import _as_strings, blocking_keys, matcher_for
 
         matcher = matcher_for(self.entity_type)
-        keys_of = {item.index: blocking_keys(self.entity_type, item.canonical) for item in new_items}
+        self._with_golden_refs(new_items)
+        keys_of = {item.index: blocking_keys(self.entity_type, item.match_values) for item in new_items}
         by_key = self._blocks(sorted({k for keys in keys_of.values() for k in keys}))
         wanted: set = set()
         shortlist: dict = {}
@@ -140,7 +143,7 @@ class Batch:
         batch_keys: dict[str, list] = defaultdict(list)  # key -> new golden ids started in this chunk
         links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
         for item in new_items:
-            record = _as_strings(item.canonical)
+            record = _as_strings(item.match_values)
             cands = [g for g in shortlist[item.index] if g in values]
             seen = set(cands)
             for key in keys_of[item.index]:
@@ -169,6 +172,19 @@ class Batch:
             for key in keys_of[item.index]:
                 batch_keys[key].append(gid)
         return links
+
+    def _with_golden_refs(self, new_items) -> None:
+        """The records as matching compares them: references (each system's
+        own ids) replaced by the golden ids they stand for, as on goldens."""
+        refs = [f for f in canonical.fields_for(self.entity_type) if f.kind == "ref"]
+        resolver = RefResolver(self.entity_type, [i.sr for i in new_items]) if refs else None
+        for item in new_items:
+            values = dict(item.canonical)
+            for f in refs:
+                if values.get(f.name):
+                    target = resolver(f.ref, self.system.code, str(values[f.name]))
+                    values[f.name] = str(target.pk) if target is not None else None
+            item.match_values = values
 
     def _blocks(self, keys: list[str]) -> dict[str, list]:
         """Golden ids per blocking key, leaving out keys shared by more than
@@ -282,7 +298,7 @@ class Batch:
             self._created.extend(to_create)
         if to_update:
             fields = [*GOLDEN_FIELDS_BASE, *canonical.field_names(self.entity_type)]
-            bulk_update_with_history(to_update, self.model, fields, default_user=self.user,
+            bulk_update_with_history(to_update, self.model, fields, batch_size=UPDATE_BATCH, default_user=self.user,
                                      custom_historical_attrs=self.hist)
         written = [r.pk for r in (*to_create, *to_update)]
         if written:

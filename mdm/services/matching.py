@@ -6,12 +6,15 @@ keys in ``BlockingKey`` so that look-up is an indexed query, not a rescan."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from mdm.choices import MatchDecision
 from mdm.models import BlockingKey, MatchParams, golden_model
+from mdm.services.identifier_matcher import IdentifierMatcher
 
 CANDIDATE_LIMIT = 200  # most golden records scored for one incoming record
 
@@ -34,20 +37,27 @@ def invalidate_cache(*_args, **_kwargs) -> None:
         _matchers.clear()
 
 
+SHIPPED_PARAMS = Path(__file__).resolve().parent.parent / "matching" / "params"
+
+
 def matcher_for(entity_type: str):
-    """The engine for an entity type, with its learned parameters if any."""
-    try:
-        from mdm.matching.engine import Matcher
-        from mdm.matching.spec import builtin_spec
-    except ImportError:
-        from mdm.services._interim_matcher import Matcher, builtin_spec
+    """The engine for an entity type: the newest active learned parameters
+    (``fit_matching``, stewards' labels), else the shipped defaults, else
+    deterministic identifier matching (entity types too small to learn from)."""
+    from mdm.matching import Matcher
 
     now = time.monotonic()
     hit = _matchers.get(entity_type)
     if hit and now - hit[0] < _TTL:
         return hit[1]
     row = MatchParams.objects.filter(entity_type=entity_type, active=True).order_by("-created_at").first()
-    matcher = Matcher(builtin_spec(entity_type), params=row.params if row else None)
+    shipped = SHIPPED_PARAMS / f"{entity_type}.json"
+    if row is not None:
+        matcher = Matcher.from_dict(row.params)
+    elif shipped.exists():
+        matcher = Matcher.from_dict(json.loads(shipped.read_text()))
+    else:
+        matcher = IdentifierMatcher(entity_type)
     with _lock:
         _matchers[entity_type] = (now, matcher)
     return matcher

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from tqdm import tqdm
 
 from mdm.audit import audit_context
@@ -89,9 +90,10 @@ class Command(BaseCommand):
                 flush(key)
             bar.close()
             approved = 0
-            with audit_context(origin=Origin.SYSTEM, reason="demo: approve valid records without open review"):
+            with audit_context(origin=Origin.SYSTEM, reason="demo: approve valid records without open review"), \
+                    transaction.atomic():
                 for model in GOLDEN_MODELS.values():
-                    for record in model.objects.filter(state=LifecycleState.PENDING, is_valid=True).iterator():
+                    for record in list(model.objects.filter(state=LifecycleState.PENDING, is_valid=True)):
                         if not open_tasks(record).exists():
                             approve(record, actor=None, auto=True)
                             approved += 1
