@@ -220,6 +220,7 @@ def _erase(person, reason, user, reference, result: ErasureResult) -> None:
                     leftover.setdefault(name, [name])
             if leftover:
                 record.save()
+            golden_svc.refresh_blocking_keys(record)  # keys were derived from the erased values
             result.goldens_rebuilt += 1
     # derived and outbound copies without history (outbox payloads, deliveries, queue messages)
     from django.apps import apps

@@ -188,8 +188,11 @@ def test_record_page_shows_lineage_xrefs_history_and_validation(northwind, stewa
 
 def test_record_page_shows_hierarchy_parent_and_children(seeded, people, steward):
     with audit_context(origin=Origin.IMPORT, reason="test"):
-        parent = customer("crm", "P1", {"AccountName": "Globex Group", "BillingCountry": "GB"})
-        child = customer("crm", "P2", {"AccountName": "Globex UK", "BillingCountry": "GB", "ParentId": "P1"})
+        # group members are separate companies: each has its own VAT id
+        parent = customer("crm", "P1", {"AccountName": "Globex Group", "BillingCountry": "GB",
+                                        "VATNumber": "GB980780684"})
+        child = customer("crm", "P2", {"AccountName": "Globex UK", "BillingCountry": "GB", "ParentId": "P1",
+                                       "VATNumber": "GB100000034"})
     child.refresh_from_db()
     assert child.parent_id == parent.pk
     html = steward.get(f"/records/customers/{parent.pk}/").content.decode()

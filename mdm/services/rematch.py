@@ -1,0 +1,79 @@
+"""Hub-wide re-matching: every live golden record against its blocked
+candidates, through the persisted blocking keys.  Pairs in the review or
+match band that are not already on the queue, and that no steward has
+called "not a duplicate", become review tasks.  Existing golden records are
+never merged by a machine: only new source records join a golden on their
+own."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Callable
+
+from django.db import transaction
+
+from mdm.audit import audit_context
+from mdm.choices import MatchDecision, Origin
+from mdm.models import BlockingKey, MatchTask, golden_model
+from mdm.services.golden import LIVE_STATES, golden_values
+from mdm.services.ingest import open_review_task
+
+BLOCK_CAP = 200
+CANDIDATES = 40
+
+
+def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None] | None = None,
+                        chunk: int = 500, reason: str = "re-match") -> dict:
+    from mdm.services.matching import _as_strings, _jsonable, matcher_for
+
+    matcher = matcher_for(entity_type)
+    model = golden_model(entity_type)
+    ids = list(model.objects.filter(state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True))
+    total, compared = len(ids), 0
+    tasks_before = MatchTask.objects.filter(entity_type=entity_type).count()
+    with audit_context(origin=Origin.MATCH, reason=reason):
+        for start in range(0, total, chunk):
+            part = ids[start:start + chunk]
+            keys_of: dict = defaultdict(list)
+            for gid, key in BlockingKey.objects.filter(entity_type=entity_type, golden_id__in=part) \
+                    .exclude(key__startswith="ref:").values_list("golden_id", "key"):
+                keys_of[gid].append(key)
+            all_keys = sorted({k for keys in keys_of.values() for k in keys})
+            members: dict = defaultdict(list)
+            for s in range(0, len(all_keys), 900):
+                sub = all_keys[s:s + 900]
+                sizes = dict(BlockingKey.objects.filter(entity_type=entity_type, key__in=sub).values("key")
+                             .annotate(n=_count()).values_list("key", "n"))
+                usable = [k for k in sub if 1 < sizes.get(k, 0) <= BLOCK_CAP]
+                for key, gid in BlockingKey.objects.filter(entity_type=entity_type, key__in=usable) \
+                        .values_list("key", "golden_id"):
+                    members[key].append(gid)
+            pairs: dict = {}
+            for gid in part:
+                shared = Counter(o for k in keys_of.get(gid, ()) for o in members.get(k, ()) if str(o) > str(gid))
+                pairs[gid] = [o for o, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))[:CANDIDATES]]
+            needed = set(part) | {o for others in pairs.values() for o in others}
+            values = {g.pk: _as_strings(golden_values(g))
+                      for g in model.objects.filter(pk__in=needed, state__in=LIVE_STATES)}
+            with transaction.atomic():
+                for gid, others in pairs.items():
+                    others = [o for o in others if o in values]
+                    if gid not in values or not others:
+                        continue
+                    scores = matcher.score_many(values[gid], [values[o] for o in others])
+                    compared += len(others)
+                    for other, score in zip(others, scores):
+                        if matcher.decide(float(score)) == MatchDecision.NEW:
+                            continue
+                        explanation = _jsonable(matcher.score(values[gid], values[other])[1])
+                        open_review_task(entity_type, gid, other, float(score), explanation)
+            if progress:
+                progress(min(start + chunk, total), total)
+    opened = MatchTask.objects.filter(entity_type=entity_type).count() - tasks_before
+    return {"records": total, "pairs_compared": compared, "tasks_opened": opened}
+
+
+def _count():
+    from django.db.models import Count
+
+    return Count("id")
