@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from stewardship import views
+from stewardship import job_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
@@ -28,5 +28,9 @@ urlpatterns = [
     path("overrides/<int:pk>/", views.override_decide, name="override-decide"),
     path("search/", views.search, name="search"),
     path("audit/", views.audit, name="audit"),
-    path("audit/", include("stewardship.audit_urls")),  # auditor pages: stewardship/audit_views.py
+    path("audit/", include("stewardship.audit_urls")),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/<uuid:pk>/", job_views.job_progress, name="job"),
+    path("jobs/rematch/", job_views.start_rematch, name="job-rematch"),
+    path("jobs/import/", job_views.start_import, name="job-import"),  # auditor pages: stewardship/audit_views.py
 ]

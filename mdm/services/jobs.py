@@ -44,3 +44,38 @@ def start_rebuild(entity_type: str, *, reason: str, user=None) -> Job:
                              correlation_id=ctx.correlation_id if ctx else "")
     transaction.on_commit(lambda: run_rebuild_job.delay(str(job.pk)))
     return job
+
+
+def _create(kind: str, title: str, params: dict, user) -> Job:
+    ctx = current()
+    return Job.objects.create(kind=kind, title=title, params=params,
+                              created_by=user if getattr(user, "is_authenticated", False) else None,
+                              correlation_id=ctx.correlation_id if ctx else "")
+
+
+def start_rematch(entity_type: str, *, user=None) -> Job:
+    """Queue a hub-wide re-match of ``entity_type`` (one at a time)."""
+    from mdm.tasks import run_rematch_job
+
+    running = Job.objects.filter(kind="rematch", status__in=("queued", "running"),
+                                 params__entity_type=entity_type).first()
+    if running is not None:
+        return running
+    job = _create("rematch", f"Re-match {entity_type.replace('_', ' ')} records", {"entity_type": entity_type},
+                  user)
+    transaction.on_commit(lambda: run_rematch_job.delay(str(job.pk)))
+    return job
+
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def start_import(*, system: str, entity_type: str, content: str, id_column: str, filename: str, user=None) -> Job:
+    """Queue the import of an uploaded CSV (kept on the job row until it has run)."""
+    from mdm.tasks import run_import_job
+
+    job = _create("import", f"Import {filename} as {system} {entity_type.replace('_', ' ')}",
+                  {"system": system, "entity_type": entity_type, "id_column": id_column, "filename": filename,
+                   "content": content}, user)
+    transaction.on_commit(lambda: run_import_job.delay(str(job.pk)))
+    return job
