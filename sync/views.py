@@ -163,3 +163,29 @@ def _next(request, default: str) -> str:
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return nxt
     return default
+
+
+@login_required
+def trace(request):
+    """"Why is this value there?": from a field of a record in a downstream
+    system back to the delivery, golden version, rule and source record."""
+    _reader(request)
+    system = request.GET.get("system", "").strip()[:64]
+    external_id = request.GET.get("external_id", "").strip()[:128]
+    field = request.GET.get("field", "").strip()[:64]
+    entity_type = request.GET.get("entity_type", "").strip()[:32] or None
+    result, error = None, ""
+    if system and external_id and field:
+        from sync.connectors.trace import TraceError, value_trace
+
+        try:
+            result = value_trace(system, external_id, field, entity_type=entity_type).to_dict()
+        except TraceError as exc:
+            error = str(exc)
+    elif request.GET:
+        error = "Give the system, the record's id in that system and the field."
+    return render(request, "sync/trace.html", {
+        "result": result, "error": error, "system": system, "external_id": external_id, "field": field,
+        "entity_type": entity_type or "", "systems": SourceSystem.objects.order_by("code"),
+        "entity_types": EntityType.choices,
+    }, status=400 if error and not result else 200)

@@ -13,4 +13,5 @@ urlpatterns = [
     *router.urls,
     path("systems/<slug:system>/replay-dead/", views.ReplayDeadView.as_view(), name="replay-dead"),
     path("health/", views.HealthView.as_view(), name="health"),
+    path("trace/", views.TraceView.as_view(), name="trace"),
 ]

@@ -139,3 +139,34 @@ class HealthView(APIView):
         if account is not None:
             rows = [r for r in rows if r["system_id"] == account.system_id]
         return Response(SystemHealthSerializer(rows, many=True).data)
+
+
+class TraceView(APIView):
+    """Why is this value there: a downstream system's field → the delivery that wrote it, the golden field and
+    version, the survivorship rule that chose it and the source record it came from."""
+
+    permission_classes = [HubAccess]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("system", str, required=True, description="the downstream system's code"),
+        OpenApiParameter("external_id", str, required=True, description="the record's id in that system"),
+        OpenApiParameter("field", str, required=True, description="the field, in the system's or canonical names"),
+        OpenApiParameter("entity_type", str, description="hub entity type or downstream model, if ambiguous"),
+    ], responses={200: dict, 400: dict, 404: dict})
+    def get(self, request):
+        from sync.connectors.trace import TraceError, value_trace
+
+        params = {k: request.query_params.get(k, "").strip() for k in ("system", "external_id", "field")}
+        missing = {k: ["required"] for k, v in params.items() if not v}
+        if missing:
+            raise ValidationError(missing)
+        account = service_account_of(request)
+        if account is not None and account.system.code != params["system"]:
+            return Response({"detail": "A service account may trace only its own system's records."},
+                            status=status.HTTP_403_FORBIDDEN)
+        try:
+            trace = value_trace(params["system"], params["external_id"], params["field"],
+                                entity_type=request.query_params.get("entity_type") or None)
+        except TraceError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        return Response(trace.to_dict())

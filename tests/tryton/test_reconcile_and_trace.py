@@ -106,3 +106,18 @@ def test_the_value_trace_explains_where_the_chain_stops(delivered):
         value_trace("tryton", "999999", "name", entity_type="customer")
     with pytest.raises(TraceError, match="look-up key"):
         value_trace("tryton", target_id(c), "code", entity_type="customer")
+
+
+def test_the_value_trace_page_and_api_name_the_source_record(delivered, client, people):
+    le, c, p = delivered
+    client.force_login(people["carol"])  # an auditor may read it
+    html = client.get("/sync/trace/", {"system": "tryton", "external_id": target_id(c), "field": "vat",
+                                       "entity_type": "customer"}).content.decode()
+    main = html.split('id="main"')[1]
+    assert "erp:K11" in main and "vat_id" in main and "Source priority" in main, main[:3000]
+    data = client.get("/api/v1/sync/trace/", {"system": "tryton", "external_id": target_id(c), "field": "vat",
+                                              "entity_type": "customer"}).json()
+    assert data["source"]["source_id"] == "K11" and data["delivery"]["status"] == "delivered"
+    missing = client.get("/api/v1/sync/trace/", {"system": "tryton", "external_id": "999999", "field": "name"})
+    assert missing.status_code == 404 and "did not deliver" in missing.json()["detail"]
+    assert client.get("/api/v1/sync/trace/", {"system": "tryton"}).status_code == 400
