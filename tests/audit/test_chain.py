@@ -146,7 +146,8 @@ def test_append_queues_rows_written_without_signals_exactly_once(two_customers):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rows_are_sealed_right_after_commit(seeded):
+def test_rows_are_sealed_right_after_commit(seeded, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no broker: the writer's process seals (a worker would otherwise)
     ingest("erp", "C9", ERP_NORTHWIND)
     assert not AuditPending.objects.exists()
     assert AuditEntry.objects.filter(model="mdm.customer").count() == 1
@@ -170,8 +171,10 @@ def test_every_kind_of_record_the_issue_names_has_chained_history():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_a_broker_bulk_writes_are_left_to_the_sweep_and_small_ones_sealed_at_once(seeded):
+def test_without_a_broker_bulk_writes_are_left_to_the_sweep_and_small_ones_sealed_at_once(seeded, settings):
     from django.db import transaction
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the one-machine setup, whatever broker this run has
 
     AuditPending.objects.all().delete()
     with audit_context(origin=Origin.MATCH, reason="bulk"), transaction.atomic():
