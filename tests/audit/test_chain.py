@@ -175,8 +175,7 @@ def test_without_a_broker_bulk_writes_are_left_to_the_sweep_and_small_ones_seale
     from django.db import transaction
 
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the one-machine setup, whatever broker this run has
-
-    AuditPending.objects.all().delete()
+    audit_chain.seal_pending()  # start with nothing queued
     with audit_context(origin=Origin.MATCH, reason="bulk"), transaction.atomic():
         a = ingest("erp", "C9", ERP_NORTHWIND)
         bulk_create_with_history(
