@@ -28,6 +28,16 @@ def test_generated_tax_ids_are_valid_in_every_spelling_and_corruptions_are_not(c
 
 
 def test_stdnum_direct_checks():
+    # submodules imported by name: a package attribute exists only once someone imported it
+    import stdnum.be.vat
+    import stdnum.de.vat
+    import stdnum.fr.siren
+    import stdnum.fr.tva
+    import stdnum.gb.vat
+    import stdnum.it.iva
+    import stdnum.nl.btw
+    import stdnum.se.orgnr
+    import stdnum.se.vat
     from stdnum import be, de, fr, gb, it, nl, se
 
     rng = random.Random(5)

@@ -8,6 +8,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mdm.models import Customer, Job, MatchTask, SourceRecord
 
 
+@pytest.fixture(autouse=True)
+def jobs_run_in_process():
+    """Jobs run where they are started (the zero-setup mode), whatever broker this run has."""
+    from mdm.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
 @pytest.fixture
 def client_for(client, people):
     def login(name):
