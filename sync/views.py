@@ -189,3 +189,37 @@ def trace(request):
         "entity_type": entity_type or "", "systems": SourceSystem.objects.order_by("code"),
         "entity_types": EntityType.choices,
     }, status=400 if error and not result else 200)
+
+
+@login_required
+def reconcile(request, system):
+    """Read back what a downstream system holds for the hub's records and show
+    the drift (missing, stale, differing fields), with a re-send per record
+    and for all of it.  Reading is a GET; re-sending needs a steward."""
+    from sync.connectors.reconcile import ReconcileError, drift_report, resend, resend_drift
+
+    roles = _reader(request)
+    report, error = None, ""
+    if request.method == "POST":
+        if not _may_replay(roles):
+            raise PermissionDenied("Only stewards and admins may re-send.")
+        reason = f"re-send after reconciliation by {request.user.get_username()}"
+        with audit_context(origin=Origin.WEB, user=request.user, reason=reason):
+            try:
+                if request.POST.get("golden_id"):
+                    resend(system_code=system, entity_type=request.POST.get("entity_type", ""),
+                           golden_id=request.POST["golden_id"], actor=request.user)
+                    messages.success(request, "Re-sent one record.")
+                else:
+                    count = resend_drift(drift_report(system), actor=request.user)
+                    messages.success(request, f"Re-sent {count} record(s).")
+            except (ReconcileError, ValueError) as exc:
+                messages.error(request, str(exc))
+        return redirect("sync:reconcile", system=system)
+    try:
+        report = drift_report(system).to_dict() if request.GET.get("run") else None
+    except ReconcileError as exc:
+        error = str(exc)
+    return render(request, "sync/reconcile.html", {"system": system, "report": report, "error": error,
+                                                   "may_resend": _may_replay(roles)},
+                  status=400 if error else 200)

@@ -21,3 +21,9 @@ def test_trace_api_needs_its_parameters_and_refuses_other_systems_accounts(seede
     response = client.get("/api/v1/sync/trace/", {"system": "erp", "external_id": "1", "field": "name"},
                           HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 403
+
+
+def test_reconcile_page_before_a_check_and_for_an_unknown_system(seeded, client, people):
+    client.force_login(people["alice"])
+    assert "Not checked yet" in client.get("/sync/systems/erp/reconcile/").content.decode()
+    assert client.get("/sync/systems/nope/reconcile/", {"run": 1}).status_code == 400

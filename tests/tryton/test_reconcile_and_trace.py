@@ -121,3 +121,18 @@ def test_the_value_trace_page_and_api_name_the_source_record(delivered, client, 
     missing = client.get("/api/v1/sync/trace/", {"system": "tryton", "external_id": "999999", "field": "name"})
     assert missing.status_code == 404 and "did not deliver" in missing.json()["detail"]
     assert client.get("/api/v1/sync/trace/", {"system": "tryton"}).status_code == 400
+
+
+def test_the_reconcile_page_shows_drift_and_a_button_resends(delivered, shared_client, client, people):
+    le, c, p = delivered
+    shared_client.write("project.work", [int(target_id(p))], {"name": "Renamed in Tryton"})
+    client.force_login(people["carol"])  # auditors see drift but cannot re-send
+    html = client.get("/sync/systems/tryton/reconcile/", {"run": 1}).content.decode()
+    assert "Renamed in Tryton" in html and "differs" in html and "Re-send" not in html
+    assert client.post("/sync/systems/tryton/reconcile/", {}).status_code == 403
+    client.force_login(people["alice"])
+    response = client.post("/sync/systems/tryton/reconcile/", {"entity_type": "project", "golden_id": str(p.pk)})
+    assert response.status_code == 302
+    deliver_all()
+    [row] = shared_client.read("project.work", [int(target_id(p))], ["name"])
+    assert row["name"] == "ERP rollout"
