@@ -27,6 +27,7 @@ def review_task(a, b, score=0.8) -> MatchTask:
     """The review task for a pair: the one ingest opened, or a new one."""
     from mdm.services.matching import score_goldens
 
+    assert a.pk != b.pk, "the two records matched at ingest: use data a steward would have to review"
     task = MatchTask.objects.filter(entity_type=a.entity_type, golden_a__in=[a.pk, b.pk],
                                     golden_b__in=[a.pk, b.pk]).first()
     if task is not None:

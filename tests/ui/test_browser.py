@@ -128,7 +128,8 @@ def three_more(prefixes=("Bravo", "Charlie", "Delta")):
             a = customer("erp", f"K{i}A", {"customer_name": f"{stem} Advisory Ltd", "country_code": "GB",
                                           "city": "Leeds"})
             b = customer("crm", f"K{i}B", {"AccountName": f"{stem} Advisory", "BillingCountry": "GB",
-                                          "BillingCity": "Leeds"})
+                                          "BillingCity": "York"})  # another city: doubtful, not a match
+            assert a.pk != b.pk
             out.append(review_task(a, b, score=0.7 - i / 100))
     return out
 
