@@ -121,6 +121,8 @@ def _fault(step: str, receiver, worker, redis, faults: Counter, log) -> None:
     in_flight = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).count()
     if step == "receiver 500":
         receiver.mode = "fail500"
+        # hold the fault until a delivery has really been refused (the worker may be between tasks)
+        harness.wait_for(lambda: receiver.failed_on_purpose > 0, 15, 0.05)
     elif step == "receiver hangs":
         receiver.mode = "timeout"
     elif step == "receiver ok":
