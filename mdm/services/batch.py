@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -30,7 +30,6 @@ from mdm.services import golden as golden_svc
 from mdm.services.ingest import IngestResult, open_review_task, reason_for
 from mdm.validation import validate
 
-BLOCK_CAP = 200  # a key shared by more goldens than this is too common to block on
 CANDIDATES_PER_RECORD = 40
 UPDATE_BATCH = 50  # bulk UPDATE ... CASE grows with rows × fields: keep each statement small  # most goldens scored for one record: those sharing the most keys
 GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
@@ -123,12 +122,12 @@ class Batch:
     def _match(self, new_items) -> dict:
         """Decide, for each new source record, the golden it joins: an existing
         one (match), one started earlier in this chunk, or a new one."""
-        from mdm.services.matching import _as_strings, blocking_keys, matcher_for
+        from mdm.services.matching import _as_strings, blocking_keys, blocks, matcher_for
 
         matcher = matcher_for(self.entity_type)
         self._with_golden_refs(new_items)
         keys_of = {item.index: blocking_keys(self.entity_type, item.match_values) for item in new_items}
-        by_key = self._blocks(sorted({k for keys in keys_of.values() for k in keys}))
+        by_key = blocks(self.entity_type, {k for keys in keys_of.values() for k in keys})
         wanted: set = set()
         shortlist: dict = {}
         for item in new_items:
@@ -185,21 +184,6 @@ class Batch:
                     target = resolver(f.ref, self.system.code, str(values[f.name]))
                     values[f.name] = str(target.pk) if target is not None else None
             item.match_values = values
-
-    def _blocks(self, keys: list[str]) -> dict[str, list]:
-        """Golden ids per blocking key, leaving out keys shared by more than
-        BLOCK_CAP goldens (too common to tell anything: "group", "london")."""
-        by_key: dict[str, list] = defaultdict(list)
-        for start in range(0, len(keys), 900):
-            part = keys[start:start + 900]
-            sizes = dict(BlockingKey.objects.filter(entity_type=self.entity_type, key__in=part)
-                         .values("key").annotate(n=Count("id")).values_list("key", "n"))
-            usable = [k for k in part if 0 < sizes.get(k, 0) <= BLOCK_CAP]
-            if usable:
-                for key, gid in (BlockingKey.objects.filter(entity_type=self.entity_type, key__in=usable)
-                                 .values_list("key", "golden_id")):
-                    by_key[key].append(gid)
-        return by_key
 
     # -- cross-references ---------------------------------------------------------
     def _write_xrefs(self, new_items, links) -> None:

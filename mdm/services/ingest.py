@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from mdm.audit import reason as audit_reason
 from mdm.audit import require_context
-from mdm.choices import EntityType, IngestOutcome, MatchDecision, TaskStatus, XrefRole
-from mdm.models import CrossReference, MatchTask, NotDuplicate, SourceRecord, SourceSystem, golden_model
-from mdm.services import golden as golden_svc
+from mdm.choices import EntityType, TaskStatus
+from mdm.models import MatchTask, NotDuplicate, SourceSystem
 from mdm.services.mapping import map_payload
 
 

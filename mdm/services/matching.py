@@ -1,8 +1,8 @@
 """The seam between the hub and the matching engine (``mdm.matching``).
 
-Ingest asks ``find_candidates`` for golden records that may be the same
-thing as an incoming record; the golden build keeps each golden's blocking
-keys in ``BlockingKey`` so that look-up is an indexed query, not a rescan."""
+Ingest and rematch look golden records up through ``blocks``: the golden
+build keeps each golden's blocking keys in ``BlockingKey``, so finding a
+record's candidates is an indexed query, not a rescan."""
 
 from __future__ import annotations
 
@@ -10,21 +10,13 @@ import json
 import threading
 import time
 from pathlib import Path
-from dataclasses import dataclass, field
 
-from mdm.choices import MatchDecision
-from mdm.models import BlockingKey, MatchParams, golden_model
+from mdm.models import BlockingKey, MatchParams
 from mdm.services.identifier_matcher import IdentifierMatcher
 
-CANDIDATE_LIMIT = 200  # most golden records scored for one incoming record
+BLOCK_CAP = 200  # a key shared by more goldens than this is too common to block on
 
 
-@dataclass
-class Candidate:
-    golden_id: object
-    score: float
-    decision: str
-    explanation: list = field(default_factory=list)
 
 
 _matchers: dict[str, tuple[float, object]] = {}
@@ -72,33 +64,27 @@ def _as_strings(values: dict) -> dict:
     return {k: (None if val is None else str(val)) for k, val in values.items()}
 
 
-def find_candidates(entity_type: str, values: dict, *, exclude=()) -> list[Candidate]:
-    """Golden records (not merged or retired) sharing a blocking key with
-    ``values``, scored and sorted best first; ``new`` decisions are dropped."""
-    from mdm.services.golden import golden_values
+def blocks(entity_type: str, keys, *, cap: int = BLOCK_CAP, min_size: int = 1) -> dict[str, list]:
+    """Golden ids per blocking key (persisted ``BlockingKey`` rows), leaving
+    out keys shared by more than ``cap`` goldens — too common to tell
+    anything ("group", "london") — and blocks smaller than ``min_size``.
+    Block sizes are read first, so a giant block's ids are never fetched."""
+    from collections import defaultdict
 
-    keys = blocking_keys(entity_type, values)
-    if not keys:
-        return []
-    ids = list(
-        BlockingKey.objects.filter(entity_type=entity_type, key__in=keys)
-        .exclude(golden_id__in=list(exclude))
-        .values_list("golden_id", flat=True)
-        .distinct()[: CANDIDATE_LIMIT * 4]
-    )
-    if not ids:
-        return []
-    model = golden_model(entity_type)
-    matcher = matcher_for(entity_type)
-    record = _as_strings(values)
-    out = []
-    for golden in model.objects.filter(pk__in=ids, state__in=("pending", "approved"))[:CANDIDATE_LIMIT]:
-        score, explanation = matcher.score(record, _as_strings(golden_values(golden)))
-        decision = matcher.decide(score)
-        if decision != MatchDecision.NEW:
-            out.append(Candidate(golden.pk, float(score), decision, _jsonable(explanation)))
-    out.sort(key=lambda c: (-c.score, str(c.golden_id)))
-    return out
+    from django.db.models import Count
+
+    keys = sorted(set(keys))
+    by_key: dict[str, list] = defaultdict(list)
+    for start in range(0, len(keys), 900):
+        part = keys[start:start + 900]
+        sizes = dict(BlockingKey.objects.filter(entity_type=entity_type, key__in=part)
+                     .values("key").annotate(n=Count("id")).values_list("key", "n"))
+        usable = [k for k in part if min_size <= sizes.get(k, 0) <= cap]
+        if usable:
+            for key, gid in (BlockingKey.objects.filter(entity_type=entity_type, key__in=usable)
+                             .values_list("key", "golden_id")):
+                by_key[key].append(gid)
+    return by_key
 
 
 def score_goldens(entity_type: str, a, b) -> tuple[float, list]:

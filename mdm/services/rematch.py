@@ -18,13 +18,12 @@ from mdm.models import BlockingKey, MatchTask, golden_model
 from mdm.services.golden import LIVE_STATES, golden_values
 from mdm.services.ingest import open_review_task
 
-BLOCK_CAP = 200
 CANDIDATES = 40
 
 
 def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None] | None = None,
                         chunk: int = 500, reason: str = "re-match") -> dict:
-    from mdm.services.matching import _as_strings, _jsonable, matcher_for
+    from mdm.services.matching import _as_strings, _jsonable, blocks, matcher_for
 
     matcher = matcher_for(entity_type)
     model = golden_model(entity_type)
@@ -38,16 +37,7 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
             for gid, key in BlockingKey.objects.filter(entity_type=entity_type, golden_id__in=part) \
                     .exclude(key__startswith="ref:").values_list("golden_id", "key"):
                 keys_of[gid].append(key)
-            all_keys = sorted({k for keys in keys_of.values() for k in keys})
-            members: dict = defaultdict(list)
-            for s in range(0, len(all_keys), 900):
-                sub = all_keys[s:s + 900]
-                sizes = dict(BlockingKey.objects.filter(entity_type=entity_type, key__in=sub).values("key")
-                             .annotate(n=_count()).values_list("key", "n"))
-                usable = [k for k in sub if 1 < sizes.get(k, 0) <= BLOCK_CAP]
-                for key, gid in BlockingKey.objects.filter(entity_type=entity_type, key__in=usable) \
-                        .values_list("key", "golden_id"):
-                    members[key].append(gid)
+            members = blocks(entity_type, {k for keys in keys_of.values() for k in keys}, min_size=2)
             pairs: dict = {}
             for gid in part:
                 shared = Counter(o for k in keys_of.get(gid, ()) for o in members.get(k, ()) if str(o) > str(gid))
@@ -71,9 +61,3 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
                 progress(min(start + chunk, total), total)
     opened = MatchTask.objects.filter(entity_type=entity_type).count() - tasks_before
     return {"records": total, "pairs_compared": compared, "tasks_opened": opened}
-
-
-def _count():
-    from django.db.models import Count
-
-    return Count("id")
