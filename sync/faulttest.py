@@ -13,6 +13,11 @@ reached the receiver (each delivery delivered, or superseded by a newer
 version of the same record that was delivered), no Idempotency-Key had its
 side effect twice, versions arrived in increasing order per record, and each
 record ended on its latest version.
+
+A worker that stops on its own meanwhile is started again, as a process
+supervisor would, and counted in the report (Celery 5.7's consumer can die
+with an "Unrecoverable error" while closing a connection the stopped broker
+dropped); the engine must lose nothing either way.
 """
 
 from __future__ import annotations
@@ -85,11 +90,20 @@ def run(*, changes: int = 1000, redis_port: int = 6390, concurrency: int = 2, dr
                 int(changes * 0.78): "start broker",
             }.items())
             steps = dict(plan)
+            revived = []
+
+            def supervise() -> None:
+                why = worker.revive()
+                if why:
+                    revived.append(why)
+                    log(f"  worker stopped on its own ({why[:160]}); started again")
+
             start = time.time()
             for i in range(changes):
                 step = steps.get(i)
                 if step:
                     _fault(step, receiver, worker, redis, faults, log)
+                supervise()
                 with audit_context(origin=Origin.WEB, reason="fault test change"):
                     if i < n_records:
                         golden_svc.approve(records[i], actor=None, auto=True)
@@ -103,10 +117,12 @@ def run(*, changes: int = 1000, redis_port: int = 6390, concurrency: int = 2, dr
             receiver.mode = "ok"
             log(f"{changes} changes approved in {time.time() - start:.1f} s; waiting for the queue to drain")
             open_statuses = (DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT, DeliveryStatus.RETRYING)
-            drained = harness.wait_for(lambda: not Delivery.objects.filter(status__in=open_statuses).exists(),
-                                       drain_timeout, interval=0.5)
+            drained = harness.wait_for(
+                lambda: supervise() or not Delivery.objects.filter(status__in=open_statuses).exists(),
+                drain_timeout, interval=0.5)
             elapsed = time.time() - start
         report = _check(receiver, tag, changes, drained, elapsed, faults)
+        report["worker_restarted_after_stopping_on_its_own"] = len(revived)
         report["worker_log_tail"] = "" if report["ok"] else worker.log_text()[-4000:]
         return report
     finally:

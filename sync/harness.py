@@ -138,10 +138,14 @@ class Worker(_Proc):
                 "-n", f"{self.queue}-{os.getpid()}@%h", "-l", "info", "--without-gossip", "--without-mingle",
                 "--without-heartbeat"]
 
-    def start(self, wait: float = 60.0):
+    def start(self, wait: float | None = 60.0):
+        """Start the worker; wait up to ``wait`` seconds until it is ready to
+        take tasks (``None``: return at once, e.g. while the broker is down)."""
         self._starts += 1
         marker = self.log_text().count(" ready.")
         super().start()
+        if wait is None:
+            return self
         deadline = time.time() + wait
         while time.time() < deadline:
             if self.log_text().count(" ready.") > marker:
@@ -150,6 +154,22 @@ class Worker(_Proc):
                 break
             time.sleep(0.1)
         raise RuntimeError(f"celery worker did not start:\n{self.log_text()[-3000:]}")
+
+    def revive(self) -> str | None:
+        """Start the worker again if it stopped on its own, as a process
+        supervisor would (systemd ``Restart=``, compose ``restart:``); returns
+        the log line saying why it stopped, or None if it is running.  (Celery
+        5.7's consumer can die with an "Unrecoverable error" while it closes a
+        Redis connection the broker dropped.)  It does not wait for the new
+        worker to be ready: the broker may still be down, and the worker keeps
+        trying to connect on its own."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        lines = self.log_text().splitlines()
+        why = next((line for line in reversed(lines) if "Unrecoverable error" in line or "CRITICAL" in line),
+                   f"exit status {self.proc.returncode}")
+        self.start(wait=None)
+        return why
 
     def children(self) -> list[int]:
         try:
