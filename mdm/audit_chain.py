@@ -8,8 +8,9 @@ How it works
   the same transaction.  Rows written by the bulk helpers
   (``bulk_create_with_history`` / ``bulk_update_with_history``, which send no
   signal) are queued by ``ChainedHistoryManager.bulk_history_create`` (every
-  ``audited()`` model uses it), one bulk insert per call.  Anything else that
-  writes history rows itself calls :func:`append`.  No lock is taken, so
+  ``audited()`` model uses it), one bulk insert per call; ``mdm.bulkwrite``
+  (the ingest and rebuild path) queues its rows in the same COPY as it writes
+  them.  Anything else that writes history rows itself calls :func:`append`.  No lock is taken, so
   writers are never serialised on the chain.
 * **Seal, after commit.**  :func:`seal_pending` takes the queued rows in
   queue order under a short transaction-scoped lock (PostgreSQL advisory

@@ -10,10 +10,10 @@ from collections import Counter, defaultdict
 
 from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from mdm import canonical, survivorship
 from mdm.audit import current, history_attrs
+from mdm.bulkwrite import create_with_history, insert, update_with_history
 from mdm.choices import IngestOutcome, LifecycleState, MatchDecision, SystemKind, XrefRole
 from mdm.events import master_changed
 from mdm.models import (
@@ -27,11 +27,10 @@ from mdm.models import (
     golden_model,
 )
 from mdm.services import golden as golden_svc
-from mdm.services.ingest import IngestResult, open_review_task, reason_for
+from mdm.services.ingest import IngestResult, open_review_tasks, reason_for
 from mdm.validation import validate
 
-CANDIDATES_PER_RECORD = 40
-UPDATE_BATCH = 50  # bulk UPDATE ... CASE grows with rows × fields: keep each statement small  # most goldens scored for one record: those sharing the most keys
+CANDIDATES_PER_RECORD = 40  # most goldens scored for one record: those sharing the most keys
 GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
 
 
@@ -98,12 +97,11 @@ class Batch:
                 item.sr = sr
                 new_items.append(item)
         if updated:
-            bulk_update_with_history(updated, SourceRecord, ["payload", "canonical", "content_hash", "updated_at"],
-                                     batch_size=UPDATE_BATCH, default_user=self.user,
-                                     custom_historical_attrs=self.hist)
+            update_with_history(updated, SourceRecord, ["payload", "canonical", "content_hash", "updated_at"],
+                                default_user=self.user, custom_historical_attrs=self.hist)
         if created:
-            bulk_create_with_history(created, SourceRecord, default_user=self.user,
-                                     custom_historical_attrs=self.hist)
+            create_with_history(created, SourceRecord, default_user=self.user,
+                                custom_historical_attrs=self.hist)
         for item in new_items:
             self.results[item.index] = IngestResult(IngestOutcome.CREATED, self.entity_type, item.source_id,
                                                     item.sr.pk)
@@ -121,55 +119,74 @@ class Batch:
     # -- matching --------------------------------------------------------------
     def _match(self, new_items) -> dict:
         """Decide, for each new source record, the golden it joins: an existing
-        one (match), one started earlier in this chunk, or a new one."""
-        from mdm.services.matching import _as_strings, blocking_keys, blocks, matcher_for
+        one (match), one started earlier in this chunk, or a new one.
+
+        Every pair the decisions may need is scored up front in one vectorised
+        pass: each record against its short list of existing goldens, and
+        against the earlier records of the chunk that share a blocking key
+        (any of them may start a golden this record then joins).  The
+        decisions themselves are then taken in arrival order."""
+        from mdm.services.matching import BLOCK_CAP, _as_strings, blocking_keys, blocks, matcher_for, score_pairs
 
         matcher = matcher_for(self.entity_type)
         self._with_golden_refs(new_items)
         keys_of = {item.index: blocking_keys(self.entity_type, item.match_values) for item in new_items}
         by_key = blocks(self.entity_type, {k for keys in keys_of.values() for k in keys})
-        wanted: set = set()
         shortlist: dict = {}
         for item in new_items:
             shared = Counter(gid for key in keys_of[item.index] for gid in by_key.get(key, ()))
             shortlist[item.index] = [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))
                                      [:CANDIDATES_PER_RECORD]]
-            wanted.update(shortlist[item.index])
-        values: dict = {}
+        wanted = {gid for ids in shortlist.values() for gid in ids}
+        records = [_as_strings(item.match_values) for item in new_items]
+        rows = list(records)
+        row_of: dict = {}  # golden id -> its row in ``rows``
         if wanted:
-            for golden in self.model.objects.filter(pk__in=wanted, state__in=golden_svc.LIVE_STATES):
-                values[golden.pk] = _as_strings(golden_svc.golden_values(golden))
-        batch_keys: dict[str, list] = defaultdict(list)  # key -> new golden ids started in this chunk
-        links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
-        for item in new_items:
-            record = _as_strings(item.match_values)
-            cands = [g for g in shortlist[item.index] if g in values]
-            seen = set(cands)
+            for golden in (self.model.objects.filter(pk__in=wanted, state__in=golden_svc.LIVE_STATES)
+                           .only(*canonical.field_names(self.entity_type))):
+                row_of[golden.pk] = len(rows)
+                rows.append(_as_strings(golden_svc.golden_values(golden)))
+        in_chunk: dict[str, list[int]] = defaultdict(list)  # key -> positions of chunk records holding it
+        for pos, item in enumerate(new_items):
             for key in keys_of[item.index]:
-                for gid in batch_keys.get(key, ()):
-                    if gid not in seen:
-                        seen.add(gid)
-                        cands.append(gid)
+                in_chunk[key].append(pos)
+        ia, ib = [], []
+        earlier: list[list[int]] = []  # per position: earlier chunk records sharing a key
+        for pos, item in enumerate(new_items):
+            for gid in shortlist[item.index]:
+                if gid in row_of:
+                    ia.append(pos)
+                    ib.append(row_of[gid])
+            near = sorted({p for key in keys_of[item.index] if len(in_chunk[key]) <= BLOCK_CAP
+                           for p in in_chunk[key] if p < pos})
+            earlier.append(near)
+            ia.extend([pos] * len(near))
+            ib.extend(near)
+        pair_score = dict(zip(zip(ia, ib), (float(x) for x in score_pairs(matcher, rows, ia, ib))))
+
+        started: dict[int, uuid.UUID] = {}  # chunk position -> the new golden it started
+        links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
+        for pos, item in enumerate(new_items):
             scored = []
-            if cands:
-                scores = matcher.score_many(record, [values[g] for g in cands])
-                for gid, score in zip(cands, scores):
-                    decision = matcher.decide(float(score))
-                    if decision != MatchDecision.NEW:
-                        scored.append((float(score), str(gid), gid, decision))
+            for gid in shortlist[item.index]:
+                if gid in row_of:
+                    scored.append((pair_score[(pos, row_of[gid])], str(gid), gid, row_of[gid]))
+            for p in earlier[pos]:
+                if p in started:
+                    scored.append((pair_score[(pos, p)], str(started[p]), started[p], p))
+            scored = [(s, key, gid, row, matcher.decide(s)) for s, key, gid, row in scored]
+            scored = [t for t in scored if t[4] != MatchDecision.NEW]
             scored.sort(key=lambda t: (-t[0], t[1]))
-            if scored and scored[0][3] == MatchDecision.MATCH:
-                score, _, gid, _ = scored[0]
+            if scored and scored[0][4] == MatchDecision.MATCH:
+                score, _, gid, _, _ = scored[0]
                 links[item.index] = (gid, gid in self._new_goldens, score, [])
                 continue
             gid = uuid.uuid4()
             self._new_goldens[gid] = []
-            reviews = [(g, s, matcher.score(record, values[g])[1]) for s, _, g, d in scored
+            started[pos] = gid
+            reviews = [(g, s, matcher.score(records[pos], rows[row])[1]) for s, _, g, row, d in scored
                        if d == MatchDecision.REVIEW][:5]
             links[item.index] = (gid, True, None, reviews)
-            values[gid] = record
-            for key in keys_of[item.index]:
-                batch_keys[key].append(gid)
         return links
 
     def _with_golden_refs(self, new_items) -> None:
@@ -203,19 +220,16 @@ class Batch:
             if is_new and score is None:
                 self._new_goldens[gid].append(item.sr)
         if xrefs:
-            bulk_create_with_history(xrefs, CrossReference, default_user=self.user,
-                                     custom_historical_attrs=self.hist)
+            create_with_history(xrefs, CrossReference, default_user=self.user, custom_historical_attrs=self.hist)
         # review tasks before the build, so the auto-approval policy sees them
-        for item in new_items:
-            gid, _, score, reviews = links[item.index]
-            for other, s, explanation in reviews:
-                from mdm.services.matching import _jsonable
+        from mdm.services.matching import _jsonable
 
-                task = open_review_task(self.entity_type, gid, other, s, _jsonable(explanation))
-                if task is not None:
-                    self.results[item.index].review_tasks.append(task.pk)
-            if self.results[item.index].review_tasks:
-                self.results[item.index].decision = MatchDecision.REVIEW
+        proposals = [(item.index, gid, other, s, _jsonable(explanation))
+                     for item in new_items for gid, _, _, reviews in [links[item.index]]
+                     for other, s, explanation in reviews]
+        for index, task_ids in open_review_tasks(self.entity_type, proposals).items():
+            self.results[index].review_tasks.extend(task_ids)
+            self.results[index].decision = MatchDecision.REVIEW
 
     # -- golden build -------------------------------------------------------------
     def _build(self, touched: set, links: dict) -> int:
@@ -277,13 +291,13 @@ class Batch:
             (to_create if adding else to_update).append(record)
         if to_create:
             to_create = _parents_first(to_create)
-            bulk_create_with_history(to_create, self.model, default_user=self.user,
-                                     custom_historical_attrs=self.hist)
+            create_with_history(to_create, self.model, default_user=self.user,
+                                custom_historical_attrs=self.hist)
             self._created.extend(to_create)
         if to_update:
             fields = [*GOLDEN_FIELDS_BASE, *canonical.field_names(self.entity_type)]
-            bulk_update_with_history(to_update, self.model, fields, batch_size=UPDATE_BATCH, default_user=self.user,
-                                     custom_historical_attrs=self.hist)
+            update_with_history(to_update, self.model, fields, default_user=self.user,
+                                custom_historical_attrs=self.hist)
         written = [r.pk for r in (*to_create, *to_update)]
         if written:
             self._replace_derived(written, issues_of, keys_of)
@@ -315,16 +329,16 @@ class Batch:
 
     def _replace_derived(self, ids, issues_of, keys_of) -> None:
         ValidationIssue.objects.filter(entity_type=self.entity_type, golden_id__in=ids).delete()
-        ValidationIssue.objects.bulk_create(
+        insert(ValidationIssue, [
             ValidationIssue(entity_type=self.entity_type, golden_id=gid, rule=i.rule, field=i.field,
                             message=i.message, hint=i.hint)
             for gid, issues in issues_of.items() for i in issues
-        )
+        ])
         BlockingKey.objects.filter(entity_type=self.entity_type, golden_id__in=ids).delete()
-        BlockingKey.objects.bulk_create(
+        insert(BlockingKey, [
             BlockingKey(entity_type=self.entity_type, golden_id=gid, key=k)
             for gid, keys in keys_of.items() for k in keys
-        )
+        ])
 
     def _erp_bound_ids(self, ids) -> set:
         bound = set(CrossReference.objects.filter(entity_type=self.entity_type, golden_id__in=ids,

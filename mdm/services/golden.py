@@ -90,13 +90,15 @@ def _source(sr: SourceRecord) -> survivorship.Source:
 
 # --- reference resolution --------------------------------------------------
 
-def follow_merges(model, pk):
-    """A merged record's survivor (following chains), or the record itself."""
+def follow_merges(model, pk, *, fields=None):
+    """A merged record's survivor (following chains), or the record itself.
+    ``fields`` loads only those columns (plus what the walk needs)."""
+    qs = model.objects.all() if fields is None else model.objects.only("merged_into", *fields)
     seen = set()
-    obj = model.objects.filter(pk=pk).first()
+    obj = qs.filter(pk=pk).first()
     while obj is not None and obj.merged_into_id and obj.pk not in seen:
         seen.add(obj.pk)
-        obj = model.objects.filter(pk=obj.merged_into_id).first()
+        obj = qs.filter(pk=obj.merged_into_id).first()
     return obj
 
 
@@ -151,9 +153,10 @@ def _apply(record: GoldenRecord, values: dict, lineage: dict, resolver=None) -> 
                 target = None
             new = target.pk if target is not None else None
             attr = f"{f.name}_id"
-            if getattr(record, attr) != new:
-                setattr(record, f.name, target)  # keeps the object: validation reads its state
-                changed = True
+            differs = getattr(record, attr) != new
+            if differs or target is not None:
+                setattr(record, f.name, target)  # keeps the object: validation reads its state, no query
+            changed = changed or differs
             continue
         elif f.kind == "date":
             new = dt.date.fromisoformat(raw) if raw else None

@@ -182,14 +182,51 @@ def pair(a, b) -> tuple:
     return (a, b) if a < b else (b, a)
 
 
+def open_review_tasks(entity_type, proposals) -> dict:
+    """Put suspected duplicate pairs on the steward queue, unless a steward
+    already said they are different, or they are already there; a few
+    set-based queries for any number of pairs.  ``proposals`` are
+    ``(key, golden_a, golden_b, score, explanation)``; returns
+    ``{key: [ids of the open tasks for its pairs]}`` for the keys that have one."""
+    from mdm.audit import current, history_attrs
+    from mdm.bulkwrite import create_with_history
+
+    asked: dict = {}  # pair -> [(key, score, explanation)]
+    for key, a, b, score, explanation in proposals:
+        asked.setdefault(pair(a, b), []).append((key, score, explanation))
+    if not asked:
+        return {}
+    firsts, seconds = {a for a, _ in asked}, {b for _, b in asked}
+    refused = {(str(a), str(b)) for a, b in NotDuplicate.objects.filter(
+        entity_type=entity_type, golden_a__in=firsts, golden_b__in=seconds).values_list("golden_a", "golden_b")}
+    queued = {(str(t.golden_a), str(t.golden_b)): t for t in MatchTask.objects.filter(
+        entity_type=entity_type, golden_a__in=firsts, golden_b__in=seconds)}
+    open_tasks, new = {}, []
+    for (a, b), asks in asked.items():
+        if (a, b) in refused:
+            continue
+        task = queued.get((a, b))
+        if task is None:
+            _, score, explanation = asks[0]
+            task = MatchTask(entity_type=entity_type, golden_a=a, golden_b=b, score=score,
+                             explanation=explanation, status=TaskStatus.OPEN)
+            task._change_reason = reason_for("suspected duplicate", f"{a} ~ {b} (score {score:.3f})")
+            new.append(task)
+        elif task.status not in (TaskStatus.OPEN, TaskStatus.DEFERRED):
+            continue  # decided already: not proposed again
+        open_tasks[(a, b)] = task
+    if new:
+        ctx = current()
+        create_with_history(new, MatchTask, default_user=ctx.effective_user() if ctx else None,
+                            custom_historical_attrs=history_attrs())
+    out: dict = {}
+    for pair_key, task in open_tasks.items():
+        for key, _, _ in asked[pair_key]:
+            out.setdefault(key, []).append(task.pk)
+    return out
+
+
 def open_review_task(entity_type, golden_a, golden_b, score, explanation):
-    """Put a suspected duplicate pair on the steward queue unless a steward
-    already said they are different, or it is already there."""
-    a, b = pair(golden_a, golden_b)
-    if NotDuplicate.objects.filter(entity_type=entity_type, golden_a=a, golden_b=b).exists():
-        return None
-    task, created = MatchTask.objects.get_or_create(
-        entity_type=entity_type, golden_a=a, golden_b=b,
-        defaults={"score": score, "explanation": explanation, "status": TaskStatus.OPEN},
-    )
-    return task if created or task.status in (TaskStatus.OPEN, TaskStatus.DEFERRED) else None
+    """:func:`open_review_tasks` for one pair: the open task, or None."""
+    ids = open_review_tasks(entity_type, [(0, golden_a, golden_b, score, explanation)]).get(0)
+    return MatchTask.objects.get(pk=ids[0]) if ids else None

@@ -23,14 +23,19 @@ from tqdm import tqdm
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-class Command(BaseCommand):
-    help = "Benchmark the ingest path on SQLite and PostgreSQL: records/s and peak memory."
+class FreshDatabaseBenchmark(BaseCommand):
+    """A benchmark run once per database kind, each in a child process on a
+    fresh database (``database_name``), so the figures do not mix."""
+
+    database_name = ""
+    default_databases = "sqlite,postgres"
+    records_help = "generated source records"
 
     def add_arguments(self, parser):
-        parser.add_argument("--records", type=int, default=100_000)
-        parser.add_argument("--databases", default="sqlite,postgres")
+        parser.add_argument("--records", type=int, default=100_000, help=self.records_help)
+        parser.add_argument("--databases", default=self.default_databases)
         parser.add_argument("--pg-url", default=os.environ.get("MDM_BENCH_PG_URL", PG_ADMIN_URL),
-                            help="a PostgreSQL server URL; a fresh database mdm_bench_ingest is created on it")
+                            help=f"a PostgreSQL server URL; a fresh database {self.database_name} is created on it")
         parser.add_argument("--chunk", type=int, default=500)
         parser.add_argument("--child", action="store_true", help=argparse_hidden())
         parser.add_argument("--no-progress", action="store_true")
@@ -39,36 +44,36 @@ class Command(BaseCommand):
         if child:
             return self.run_child(records, chunk, no_progress)
         rows = []
+        name = self.__module__.rsplit(".", 1)[-1]
         for kind in [d.strip() for d in databases.split(",") if d.strip()]:
-            url = self.fresh_database(kind, pg_url)
+            url = fresh_database(kind, pg_url, self.database_name)
             env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": ""}
-            cmd = [sys.executable, "manage.py", "bench_ingest", "--child", "--records", str(records),
+            cmd = [sys.executable, "manage.py", name, "--child", "--records", str(records),
                    "--chunk", str(chunk)] + (["--no-progress"] if no_progress else [])
             proc = subprocess.run(cmd, env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
             if proc.returncode:
                 raise CommandError(f"{kind} run failed")
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            rows.append((kind, result))
+            rows.append((kind, json.loads(proc.stdout.strip().splitlines()[-1])))
+        self.report(rows, records, chunk)
+
+    def run_child(self, records: int, chunk: int, no_progress: bool) -> None:
+        raise NotImplementedError
+
+    def report(self, rows: list, records: int, chunk: int) -> None:
+        raise NotImplementedError
+
+
+class Command(FreshDatabaseBenchmark):
+    help = "Benchmark the ingest path on SQLite and PostgreSQL: records/s and peak memory."
+    database_name = "mdm_bench_ingest"
+
+    def report(self, rows: list, records: int, chunk: int) -> None:
         self.stdout.write(f"\ningest benchmark: {records:,} generated source records, chunks of {chunk}")
         self.stdout.write(f"{'database':<10} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak MB':>8} "
                           f"{'goldens':>8} {'history rows':>13}")
         for kind, r in rows:
             self.stdout.write(f"{kind:<10} {r['records']:>9,} {r['seconds']:>8.1f} {r['rate']:>10,.0f} "
                               f"{r['peak_mb']:>8.0f} {r['goldens']:>8,} {r['history_rows']:>13,}")
-
-    def fresh_database(self, kind: str, pg_url: str) -> str:
-        if kind == "sqlite":
-            path = os.path.join(tempfile.mkdtemp(prefix="mdm-bench-"), "bench.sqlite3")
-            return f"sqlite:///{path}"
-        if kind in ("postgres", "postgresql"):
-            import psycopg
-
-            base = pg_url.rsplit("/", 1)[0]
-            with psycopg.connect(pg_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS mdm_bench_ingest")
-                conn.execute("CREATE DATABASE mdm_bench_ingest")
-            return f"{base}/mdm_bench_ingest"
-        raise CommandError(f"unknown database kind {kind!r} (sqlite or postgres)")
 
     def run_child(self, records: int, chunk: int, no_progress: bool) -> None:
         from mdm.audit import audit_context
@@ -119,6 +124,23 @@ class Command(BaseCommand):
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "goldens": sum(m.objects.count() for m in GOLDEN_MODELS.values()), "history_rows": history,
         }))
+
+
+def fresh_database(kind: str, pg_url: str, name: str) -> str:
+    """A URL to a new, empty database of ``kind`` (a temporary SQLite file, or
+    database ``name`` dropped and created on the PostgreSQL server)."""
+    if kind == "sqlite":
+        path = os.path.join(tempfile.mkdtemp(prefix="mdm-bench-"), "bench.sqlite3")
+        return f"sqlite:///{path}"
+    if kind in ("postgres", "postgresql"):
+        import psycopg
+
+        base = pg_url.rsplit("/", 1)[0]
+        with psycopg.connect(pg_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"{base}/{name}"
+    raise CommandError(f"unknown database kind {kind!r} (sqlite or postgres)")
 
 
 def argparse_hidden():

@@ -1,0 +1,86 @@
+"""The set-based write path of a chunk: every row and its history row written
+(COPY on PostgreSQL), queued for the audit chain, duplicates inside one chunk
+linked, review proposals deduplicated and not-duplicate pairs respected."""
+
+from __future__ import annotations
+
+import uuid
+
+from mdm.audit import audit_context
+from mdm.bulkwrite import COPY_MIN_ROWS, update_with_history
+from mdm.choices import Origin, TaskStatus
+from mdm.models import AuditEntry, AuditPending, CrossReference, Customer, MatchTask, NotDuplicate, SourceRecord
+from mdm.services.ingest import ingest_many, open_review_tasks
+
+N = COPY_MIN_ROWS + 5  # large enough for the bulk (COPY) path
+
+
+def erp_customer(i: int, vat: str | None = None) -> dict:
+    return {"customer_name": f"Zephyrine Quillbrook {i:03d} Limited", "country_code": "GB", "currency": "GBP",
+            "payment_terms": "NET30", "city": "London", "zip": f"EC{i % 9 + 1}A 1BB",
+            **({"vat_id": vat} if vat else {})}
+
+
+def test_a_large_chunk_writes_every_row_with_one_queued_history_row_each(seeded):
+    with audit_context(origin=Origin.IMPORT, reason="nightly load") as ctx:
+        results = ingest_many(system="erp", entity_type="customer",
+                              items=[(f"B{i}", erp_customer(i)) for i in range(N)])
+    assert all(r.outcome == "created" for r in results)
+    srs = SourceRecord.objects.filter(system__code="erp", source_id__startswith="B")
+    assert srs.count() == N
+    golden_ids = {r.golden_id for r in results}
+    assert Customer.objects.filter(pk__in=golden_ids).count() == len(golden_ids)
+    assert CrossReference.objects.filter(system__code="erp", external_id__startswith="B").count() == N
+    for model, rows in ((SourceRecord, srs), (Customer, Customer.objects.filter(pk__in=golden_ids))):
+        history = model.history.filter(**{f"{model._meta.pk.attname}__in": [o.pk for o in rows]})
+        assert history.count() == rows.count()
+        assert {h.history_origin for h in history} == {Origin.IMPORT}
+        assert {h.history_correlation_id for h in history} == {ctx.correlation_id}
+        assert all(h.history_change_reason.startswith("nightly load") for h in history)
+        label = model._meta.label_lower
+        queued = set(AuditPending.objects.filter(model=label).values_list("history_id", flat=True))
+        sealed = set(AuditEntry.objects.filter(model=label).values_list("history_id", flat=True))
+        assert {h.history_id for h in history} <= queued | sealed
+
+
+def test_records_of_one_company_in_the_same_chunk_share_one_golden(seeded):
+    items = [(f"D{i}", erp_customer(i)) for i in range(N)]
+    items.insert(3, ("D-dup", {**erp_customer(0), "zip": "EC1A 1BB"}))
+    with audit_context(origin=Origin.IMPORT, reason="load with a duplicate"):
+        results = ingest_many(system="erp", entity_type="customer", items=items)
+    by_id = {r.source_id: r for r in results}
+    assert by_id["D-dup"].golden_id == by_id["D0"].golden_id
+    assert by_id["D-dup"].decision == "matched"
+    assert len({r.golden_id for r in results}) == N
+
+
+def test_review_proposals_are_queued_once_and_never_for_a_not_duplicate_pair(seeded, ctx):
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    lo, hi = sorted([str(a), str(c)])
+    NotDuplicate.objects.create(entity_type="customer", golden_a=lo, golden_b=hi, reason="different firms")
+    closed_lo, closed_hi = sorted([str(a), str(d)])
+    MatchTask.objects.create(entity_type="customer", golden_a=closed_lo, golden_b=closed_hi, score=0.6,
+                             status=TaskStatus.CLOSED)
+    out = open_review_tasks("customer", [(1, a, b, 0.6, []), (2, b, a, 0.61, []), (3, a, c, 0.7, []),
+                                         (4, a, d, 0.65, [])])
+    task = MatchTask.objects.get(entity_type="customer", golden_a=min(str(a), str(b)), golden_b=max(str(a), str(b)))
+    assert out == {1: [task.pk], 2: [task.pk]}
+    assert task.score == 0.6 and task.status == TaskStatus.OPEN
+    assert task.history.count() == 1
+    assert not MatchTask.objects.filter(golden_a=lo, golden_b=hi).exists()
+
+
+def test_bulk_update_writes_every_value_and_an_update_history_row(seeded, ctx):
+    with audit_context(origin=Origin.IMPORT, reason="load"):
+        ingest_many(system="erp", entity_type="customer", items=[(f"U{i}", erp_customer(i)) for i in range(N)])
+    goldens = list(Customer.objects.filter(
+        pk__in=CrossReference.objects.filter(external_id__startswith="U").values("golden_id")))
+    for g in goldens:
+        g.industry = f"industry of {g.legal_name}"
+        g._change_reason = "classified"
+    update_with_history(goldens, Customer, ["industry"])
+    for g in Customer.objects.filter(pk__in=[g.pk for g in goldens]):
+        assert g.industry == f"industry of {g.legal_name}"
+        latest = g.history.first()
+        assert latest.history_type == "~" and latest.history_change_reason == "classified"
+        assert latest.industry == g.industry
