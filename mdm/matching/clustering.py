@@ -10,6 +10,11 @@ Links are taken strongest first.  Two clusters are *not* joined when
   at least *review* cover less than ``min_density`` of all pairs between them
   (a single link between two established clusters is not enough).
 
+The review pairs left between clusters are then settled (``settle_reviews``):
+a pair between clusters whose strong identifiers conflict is no duplicate
+to propose (group members belong in the hierarchy), and a record whose only
+plausible partner is one cluster may join it on weaker evidence.
+
 Cluster ids are stable on incremental arrival: a cluster keeps the id it
 already had (``known``: record id -> cluster id) and otherwise takes the id of
 its earliest member in input order, so a new record joins an existing
@@ -133,3 +138,79 @@ def _choose_id(rows: np.ndarray, ids: np.ndarray, known: Mapping[str, str] | Non
             top = max(counts.values())
             return min(c for c, k in counts.items() if k == top)
     return ids[int(rows.min())]
+
+
+def _value_sets(roots: np.ndarray, wanted: np.ndarray, conflicts: list[np.ndarray]) -> list[dict[int, set[int]]]:
+    """Per conflict field, the known values of each wanted cluster."""
+    member = np.isin(roots, wanted)
+    out = []
+    for codes in conflicts:
+        sets: dict[int, set[int]] = {}
+        rows = np.nonzero(member & (codes != 0))[0]
+        for r, v in zip(roots[rows].tolist(), codes[rows].tolist()):
+            sets.setdefault(r, set()).add(v)
+        out.append(sets)
+    return out
+
+
+def settle_reviews(roots: np.ndarray, ia: np.ndarray, ib: np.ndarray, evidence: np.ndarray,
+                   decision: np.ndarray, conflicts: list[np.ndarray], forbidden: Iterable[tuple[int, int]] = (),
+                   sole_bits: float | None = None, match_bits: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """The review pairs after clustering (decision codes 0 new, 1 review,
+    2 match; ``evidence``: each pair's match weight less the prior, in bits).
+
+    * A review pair between two clusters whose strong identifiers conflict
+      (each carries valid tax ids, or countries, and they share none) is
+      dropped: the records are different legal entities — the group member
+      abroad, the division with its own tax id — whatever else they share.
+      Unless the pair on its own reaches ``match_bits`` (a link the guards
+      refused): records that alike are worth a steward's look.
+    * With ``sole_bits``: a record still on its own whose only plausible
+      partner is one cluster (the one it shares a conflict-free review pair
+      with), while that cluster has no other, joins it when their pair gives
+      at least ``sole_bits``.  A trading name or a brand ("Virmaara" next to
+      "Virmaara Diagnostics") is ambiguous when there is a second candidate
+      to be confused with — a sister or a division of the group; a record
+      with a single candidate is its duplicate far more often than the
+      pair's fields alone say (bench_matching: nearly nine times in ten).  Two
+      clusters of several records are not joined this way (each is an
+      established entity, and that they did not link says so), and a record
+      between two clusters has two partners, so nothing chains.
+    * Review pairs inside one cluster are matches.
+
+    Returns (roots, decision)."""
+    decision = decision.copy()
+    review = np.nonzero(decision == 1)[0]
+    if len(review) == 0:
+        return roots, decision
+    ra, rb = roots[ia[review]], roots[ib[review]]
+    between = ra != rb
+    sets = _value_sets(roots, np.unique(np.concatenate([ra[between], rb[between]])), conflicts)
+    never = {(min(roots[a], roots[b]), max(roots[a], roots[b])) for a, b in forbidden}
+    partners: dict[int, dict[int, float]] = {}
+    for k, a, b in zip(review.tolist(), ra.tolist(), rb.tolist()):
+        if a == b:
+            continue
+        if any(s.get(a) and s.get(b) and s[a].isdisjoint(s[b]) for s in sets):
+            if evidence[k] < match_bits:
+                decision[k] = 0
+            continue
+        best = float(evidence[k])
+        partners.setdefault(a, {})
+        partners.setdefault(b, {})
+        partners[a][b] = max(partners[a].get(b, best), best)
+        partners[b][a] = partners[a][b]
+    if sole_bits is not None:
+        size = np.bincount(roots, minlength=len(roots))
+        mapping = np.arange(len(roots), dtype=roots.dtype)
+        for a, others in partners.items():
+            if size[a] != 1 or len(others) != 1:
+                continue
+            (b, best), = others.items()
+            if (best >= sole_bits and len(partners[b]) == 1 and mapping[b] == b
+                    and (min(a, b), max(a, b)) not in never):
+                mapping[a] = b
+        roots = mapping[roots]
+    same = roots[ia] == roots[ib]
+    decision[(decision == 1) & same] = 2
+    return roots, decision

@@ -126,6 +126,15 @@ class Comparison:
         return "country" if self.field.is_country else self.field.type
 
     @property
+    def corroborating_levels(self) -> tuple[int, ...]:
+        """Levels that back up a shared identifier (``training``): any
+        agreement, strong or weak — but never a country, which two
+        companies of one country share."""
+        if self.field.is_country:
+            return ()
+        return (*self.agree_levels, *self.weak_levels)
+
+    @property
     def null_level(self) -> int:
         return len(self.labels)
 
@@ -463,6 +472,10 @@ class CompositeComparison(Comparison):
         return None
 
     @property
+    def corroborating_levels(self) -> tuple[int, ...]:
+        return self.shared_levels  # a shared city alone is no backing: strangers share one
+
+    @property
     def combos(self) -> list[tuple[str, str]]:
         return [(self.field.name, self.field.name)]
 
@@ -519,6 +532,11 @@ class ConditionedComparison(Comparison):
     def tf_levels(self) -> tuple[int, ...]:
         n = len(self.inner.labels)
         return tuple(level + n * k for level in self.inner.tf_levels for k in range(len(self.STATES)))
+
+    @property
+    def corroborating_levels(self) -> tuple[int, ...]:
+        n = len(self.inner.labels)
+        return tuple(level + n * k for level in self.inner.corroborating_levels for k in range(len(self.STATES)))
 
     @property
     def combos(self) -> list[tuple[str, str]]:

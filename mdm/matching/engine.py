@@ -21,10 +21,16 @@ API
 ``.score(a, b) -> (score, explanation)``
     Match probability 0..1 and, per field, ``{"field", "value_a", "value_b",
     "level", "weight", "tf_adjustment"}`` after a first ``{"field": "(prior)"}``
-    entry; the weights (bits) add up to ``match_weight(a, b)``, which maps to
-    the score through ``2^W / (1 + 2^W)``.
+    entry (and a last ``{"field": "(learned)"}`` one when stewards' labels
+    corrected pairs compared like this); the weights (bits) add up to
+    ``match_weight(a, b)``, which maps to the score through ``2^W / (1 + 2^W)``.
 ``.score_many(record, candidates) -> np.ndarray`` scores against many.
 ``.decide(score) -> "match" | "review" | "new"``
+    Against ``.thresholds`` (probabilities).  A spec may give its thresholds
+    in bits of evidence from the fields (``match_bits``, ``review_bits``),
+    which the engine turns into probabilities with its prior: decisions then
+    do not drift with the size of the data it was fitted on
+    (``.threshold_bits`` has them either way).
 ``.dedupe(rows, ids, not_duplicates=(), progress=None, known_clusters=None)``
     -> ``DedupeResult`` with numpy arrays ``ia``, ``ib`` (row indices),
     ``score``, ``decision`` (codes ``NEW``/``REVIEW``/``MATCH``) for the pairs
@@ -42,9 +48,9 @@ import numpy as np
 
 from mdm.matching import comparisons as cmp
 from mdm.matching.blocking import Candidates, candidate_pairs, spec_rules
-from mdm.matching.clustering import cluster_ids, cluster_links
-from mdm.matching.model import Model, probability
-from mdm.matching.spec import Spec, parse_spec
+from mdm.matching.clustering import cluster_ids, cluster_links, settle_reviews
+from mdm.matching.model import Model, log_odds, probability
+from mdm.matching.spec import BIT_THRESHOLDS, Spec, parse_spec
 from mdm.matching.table import Table, normalize_record
 from mdm.matching.training import choose_thresholds, estimate_model
 
@@ -55,6 +61,7 @@ DECISIONS = ("new", "review", "match")
 PARAMS_VERSION = 1
 IDENTIFIER_DISTINCT = 0.3
 CHUNK = 250_000
+DEFAULT_THRESHOLDS = {"match": 0.9, "review": 0.3}
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -113,13 +120,36 @@ class Matcher:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """{"match": p, "review": p}: the spec's, else those chosen at fit."""
+        """{"match": p, "review": p}: the spec's (thresholds in bits turned
+        into probabilities with the fitted prior), else those chosen at fit."""
         given = self.spec.thresholds
-        if given and "review_bits" in given:
-            prior = self.model.prior_weight if self.model is not None else 0.0
-            review = float(probability(prior + given["review_bits"]))
-            return {"match": given["match"], "review": round(min(review, given["match"]), 6)}
-        return given or self.fitted_thresholds or {"match": 0.9, "review": 0.3}
+        if given and any(k in given for k in BIT_THRESHOLDS):
+            prior, bits = self._prior_weight(), self.threshold_bits
+            match = float(probability(prior + bits["match"]))
+            return {"match": match, "review": min(float(probability(prior + bits["review"])), match)}
+        return given or self.fitted_thresholds or dict(DEFAULT_THRESHOLDS)
+
+    @property
+    def threshold_bits(self) -> dict[str, float | None]:
+        """The thresholds as the evidence a pair's fields must give (bits:
+        the match weight less the prior), which is what the engine decides
+        on; ``sole_match`` is None unless the spec sets ``sole_match_bits``."""
+        given = self.spec.thresholds or {}
+        probabilities = given if "match" in given or "review" in given else (
+            self.fitted_thresholds or DEFAULT_THRESHOLDS)
+        prior = self._prior_weight()
+        out: dict[str, float | None] = {}
+        for kind in ("match", "review"):
+            if f"{kind}_bits" in given:
+                out[kind] = given[f"{kind}_bits"]
+            else:
+                out[kind] = float(log_odds(probabilities[kind])) - prior
+        out["review"] = min(out["review"], out["match"])
+        out["sole_match"] = given.get("sole_match_bits")
+        return out
+
+    def _prior_weight(self) -> float:
+        return self.model.prior_weight if self.model is not None else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         if self.model is None:
@@ -258,8 +288,11 @@ class Matcher:
         return W + TF, TF
 
     def match_weights(self, table: Table, ia: np.ndarray, lv: Levels) -> np.ndarray:
+        """Prior + field weights + the correction stewards' labels taught
+        for the pair's comparison pattern (if any), in bits."""
+        model = self._require_model()
         W, _ = self.field_weights(table, ia, lv)
-        return self._require_model().prior_weight + W.sum(axis=1)
+        return model.prior_weight + W.sum(axis=1) + model.correction_weights(lv.G)
 
     def score_table(self, table: Table, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
         lv = self.levels(table, ia, ib)
@@ -296,6 +329,12 @@ class Matcher:
             out.append({"field": comparison.name, "value_a": value_a, "value_b": value_b,
                         "level": comparison.all_labels[level], "weight": float(W[0, k]),
                         "tf_adjustment": float(TF[0, k])})
+        index = int(model.correction_index(lv.G)[0])
+        if index >= 0:
+            c = model.corrections[index]
+            out.append({"field": "(learned)", "value_a": None, "value_b": None,
+                        "level": f"stewards found {c.matches} of {c.labels} pairs compared like this duplicates",
+                        "weight": c.bits, "tf_adjustment": 0.0})
         return out
 
     def decide(self, score: float) -> str:
@@ -305,6 +344,14 @@ class Matcher:
     def decisions(self, scores: np.ndarray) -> np.ndarray:
         t = self.thresholds
         return np.where(scores >= t["match"], MATCH, np.where(scores >= t["review"], REVIEW, NEW)).astype(np.int8)
+
+    def weight_decisions(self, weights: np.ndarray) -> np.ndarray:
+        """Decisions from match weights (bits, prior included), against the
+        thresholds in bits: the same as ``decisions`` of their scores."""
+        bits = self.threshold_bits
+        evidence = np.asarray(weights) - self._prior_weight()
+        return np.where(evidence >= bits["match"], MATCH,
+                        np.where(evidence >= bits["review"], REVIEW, NEW)).astype(np.int8)
 
     # -- estimation ---------------------------------------------------------------------------
 
@@ -342,25 +389,29 @@ class Matcher:
         lv = self.chunked_levels(table, candidates.ia, candidates.ib, progress)
         if self.model is None:
             self.fit_levels(table, candidates, lv)
-        scores = self._chunked_scores(table, candidates.ia, lv, progress)
-        decision = self.decisions(scores)
+        weights = self._chunked_weights(table, candidates.ia, lv, progress)
+        decision = self.weight_decisions(weights)
         forbidden = self._forbidden_rows(ids_arr, not_duplicates)
         if forbidden:
             decision[_pair_mask(candidates.ia, candidates.ib, table.n, forbidden)] = NEW
-        roots = cluster_links(table.n, candidates.ia, candidates.ib, scores, decision == MATCH,
-                              decision >= REVIEW, self._conflict_codes(table), forbidden)
+        conflicts = self._conflict_codes(table)
+        roots = cluster_links(table.n, candidates.ia, candidates.ib, weights, decision == MATCH,
+                              decision >= REVIEW, conflicts, forbidden)
         decision = _consistent(decision, roots[candidates.ia] == roots[candidates.ib])
+        bits = self.threshold_bits
+        roots, decision = settle_reviews(roots, candidates.ia, candidates.ib, weights - self._prior_weight(),
+                                         decision, conflicts, forbidden, bits["sole_match"], bits["match"])
         keep_mask = slice(None) if keep == "all" else decision >= REVIEW
         return DedupeResult(ids_arr, candidates.ia[keep_mask], candidates.ib[keep_mask],
-                            scores[keep_mask].astype(np.float32), decision[keep_mask],
+                            probability(weights[keep_mask]).astype(np.float32), decision[keep_mask],
                             cluster_ids(roots, ids_arr, known_clusters), len(candidates), self.thresholds,
                             candidates.ia * table.n + candidates.ib if with_candidates else None)
 
-    def _chunked_scores(self, table: Table, ia: np.ndarray, lv: Levels, progress: Progress) -> np.ndarray:
+    def _chunked_weights(self, table: Table, ia: np.ndarray, lv: Levels, progress: Progress) -> np.ndarray:
         out = np.empty(len(ia), dtype=np.float64)
         for s in range(0, len(ia), CHUNK):
             part = Levels(lv.G[s:s + CHUNK], {k: v[s:s + CHUNK] for k, v in lv.which.items()})
-            out[s:s + CHUNK] = probability(self.match_weights(table, ia[s:s + CHUNK], part))
+            out[s:s + CHUNK] = self.match_weights(table, ia[s:s + CHUNK], part)
             progress("score", min(s + CHUNK, len(ia)), len(ia))
         return out
 

@@ -14,7 +14,8 @@ Estimation (``training``) follows Splink's unsupervised recipe:
   pairs that rule produces, leaving out the comparisons of the rule's own
   columns; each comparison's m comes from the sessions of *identifier*
   rules (tax id, registration number: pairs that are nearly all true
-  duplicates) when they saw enough matches, else from all sessions;
+  duplicates, once the pairs that share the number and nothing else are
+  left out) when they saw enough matches, else from all sessions;
 * λ by EM over all candidate pairs with m and u fixed, scaled from the
   candidate set to all pairs.
 
@@ -22,6 +23,13 @@ Exact agreement on a common value (a shared group domain, "Smith") is weaker
 evidence than on a rare one: on exact levels the u of the level is replaced
 by the value's term frequency (Splink's term-frequency adjustment), capped at
 ``tf_max_boost`` extra bits for rare values.
+
+Stewards' decisions add *corrections*: the independence behind the sum of
+field weights is least true exactly where stewards work — a brand next to
+the full name, sharing a website, is a duplicate or a division — so the
+labelled pairs of one comparison pattern (the levels of every comparison)
+move that pattern's weight to the share of duplicates stewards found among
+them (see ``learning``).
 
 Levels that mean *conflicting strong identifiers* (two different valid tax
 ids, different countries) have a fixed m (``CONFLICT_M``: EM would take a
@@ -93,11 +101,63 @@ class TermFrequencies:
 
 
 @dataclass
+class Correction:
+    """Extra bits for the pairs compared exactly like this (one level per
+    comparison), learnt from ``labels`` labelled pairs of which ``matches``
+    were duplicates."""
+
+    levels: tuple[int, ...]
+    bits: float
+    labels: int
+    matches: int
+
+    def to_dict(self) -> dict:
+        return {"levels": list(self.levels), "bits": self.bits, "labels": self.labels, "matches": self.matches}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Correction":
+        return cls(tuple(int(x) for x in d["levels"]), float(d["bits"]), int(d["labels"]), int(d["matches"]))
+
+
+def pattern_codes(G: np.ndarray, radices: list[int]) -> np.ndarray:
+    """One integer per row of the level matrix G (pairs × comparisons)."""
+    code = np.zeros(len(G), dtype=np.int64)
+    for k, r in enumerate(radices):
+        code = code * r + G[:, k]
+    return code
+
+
+@dataclass
 class Model:
     comparisons: list[ComparisonParams]
     prior: float  # probability that two random records match
     tf_tables: dict[str, TermFrequencies] = field(default_factory=dict)
     tf_max_boost: float = TF_MAX_BOOST
+    corrections: list[Correction] = field(default_factory=list)
+
+    @property
+    def radices(self) -> list[int]:
+        return [len(c.labels) + 1 for c in self.comparisons]
+
+    def correction_index(self, G: np.ndarray) -> np.ndarray:
+        """Per pair, the index of its correction in ``corrections``, or -1."""
+        out = np.full(len(G), -1, dtype=np.int64)
+        if not self.corrections or len(G) == 0:
+            return out
+        radices = self.radices
+        known = pattern_codes(np.asarray([c.levels for c in self.corrections]), radices)
+        order = np.argsort(known)
+        codes = pattern_codes(G, radices)
+        pos = np.clip(np.searchsorted(known[order], codes), 0, len(known) - 1)
+        hit = known[order][pos] == codes
+        out[hit] = order[pos[hit]]
+        return out
+
+    def correction_weights(self, G: np.ndarray) -> np.ndarray:
+        """Per pair, the learnt correction in bits (0 when there is none)."""
+        index = self.correction_index(G)
+        bits = np.append(np.asarray([c.bits for c in self.corrections], dtype=float), 0.0)
+        return bits[index]
 
     @property
     def prior_weight(self) -> float:
@@ -117,19 +177,27 @@ class Model:
     def to_dict(self) -> dict:
         return {"prior": self.prior, "tf_max_boost": self.tf_max_boost,
                 "comparisons": [c.to_dict() for c in self.comparisons],
-                "tf_tables": {k: t.to_dict() for k, t in self.tf_tables.items()}}
+                "tf_tables": {k: t.to_dict() for k, t in self.tf_tables.items()},
+                "corrections": [c.to_dict() for c in self.corrections]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Model":
         tf = {k: TermFrequencies(dict(t["counts"]), int(t["total"])) for k, t in d.get("tf_tables", {}).items()}
         return cls([ComparisonParams.from_dict(c) for c in d["comparisons"]], float(d["prior"]), tf,
-                   float(d.get("tf_max_boost", TF_MAX_BOOST)))
+                   float(d.get("tf_max_boost", TF_MAX_BOOST)),
+                   [Correction.from_dict(c) for c in d.get("corrections") or ()])
 
 
 def probability(weight: np.ndarray | float) -> np.ndarray | float:
     """Match probability of a total match weight (in bits)."""
     w = np.clip(weight, -60, 60)
     return 1.0 / (1.0 + np.exp2(-w))
+
+
+def log_odds(p: np.ndarray | float) -> np.ndarray | float:
+    """The match weight (bits) of a probability: the inverse of ``probability``."""
+    q = np.clip(p, 1e-18, 1 - 1e-16)
+    return np.clip(np.log2(q / (1 - q)), -60, 60)
 
 
 # -- estimation ----------------------------------------------------------------------
@@ -171,9 +239,7 @@ def estimate_u(levels: np.ndarray, n_levels: int, blocks: list[list[int]] | None
 
 def _patterns(G: np.ndarray, radices: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the level matrix G (pairs × comparisons) with counts."""
-    code = np.zeros(len(G), dtype=np.int64)
-    for k, r in enumerate(radices):
-        code = code * r + G[:, k]
+    code = pattern_codes(G, radices)
     uniq, first, counts = np.unique(code, return_index=True, return_counts=True)
     return G[first], counts.astype(float)
 
@@ -244,25 +310,3 @@ def em_lambda(G: np.ndarray, n_levels: list[int], tables: list[np.ndarray], lam0
             break
         lam = new
     return lam
-
-
-def supervised_update(params: ComparisonParams, match_levels: np.ndarray, nonmatch_levels: np.ndarray,
-                      prior_strength: float = 100.0, conditioned: bool = False) -> ComparisonParams:
-    """Refine m from labelled matches: a Dirichlet posterior with the current
-    m as prior worth ``prior_strength`` pairs.  Labelled non-matches are the
-    hard cases a steward saw, not a random sample, so they do not touch u
-    in general; they refine u only where the engine itself learns u from
-    known non-matches — the blocks of a conditioned comparison in which the
-    condition holds — and there the fitted u, estimated from thousands of
-    pairs, counts ten times as much as for m."""
-    n = len(params.labels)
-    m = normalise_blocks(params.m * prior_strength + level_counts(match_levels, n), params.blocks)
-    u = params.u
-    if conditioned and params.blocks:
-        extra = np.zeros(n)
-        counts = level_counts(nonmatch_levels, n)
-        for block in params.blocks[1:]:
-            extra[block] = counts[block]
-        u = normalise_blocks(params.u * prior_strength * 10 + extra, params.blocks)
-    return ComparisonParams(params.name, params.labels, m, u, params.tf_levels, params.conflict_level,
-                            params.conflict_weight, params.blocks)

@@ -184,10 +184,12 @@ def normalize_country(value: Any, country: str | None = None) -> str:
         return local
     import pycountry
 
-    try:
-        return pycountry.countries.lookup(s).alpha_2
-    except LookupError:
-        return normalize_exact(s)
+    for candidate in dict.fromkeys((s, normalize_exact(s))):  # "２１４" reads as "214": the Dominican Republic
+        try:
+            return pycountry.countries.lookup(candidate).alpha_2
+        except LookupError:
+            continue
+    return normalize_exact(s)
 
 
 VAT_PREFIXES = {

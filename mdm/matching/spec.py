@@ -4,7 +4,8 @@ A spec is the JSON contract of ``match_file`` (see DESIGN.md)::
 
     {"fields": [{"name": "<column>", "type": "<type>"}, ...],
      "blocking": [["<column>", ...], ...],          # optional
-     "thresholds": {"match": 0.9, "review": 0.3}}   # optional
+     "thresholds": {"match": 0.9, "review": 0.3}}   # optional; or in bits:
+                                                    # {"match_bits": 18, "review_bits": 6}
 
 Extra keys are allowed.  The engine understands these optional field keys:
 
@@ -160,22 +161,37 @@ def _parse_field(raw: Any, i: int) -> FieldSpec:
     )
 
 
+BIT_THRESHOLDS = ("match_bits", "review_bits", "sole_match_bits")
+
+
 def _parse_thresholds(raw: Any) -> dict[str, float] | None:
-    """``match`` and ``review`` probabilities; instead of ``review`` the
-    engine also takes ``review_bits``: review a pair when its fields give at
-    least that much evidence (log2 Bayes factor, the match weight without the
-    prior) — unlike a probability, that does not drift with the data size."""
+    """``match`` and ``review`` probabilities, or instead of either the
+    evidence a pair's fields must give, in bits (``match_bits``,
+    ``review_bits``: the log2 Bayes factor, the match weight without the
+    prior).  A probability depends on the prior, and the prior on the data
+    size (a pair among a million records is less likely a match than among
+    a thousand); a Bayes factor does not, so thresholds in bits decide the
+    same pair the same way at any size.  ``sole_match_bits`` (optional, with
+    bits) links a record whose only plausible partner is one cluster when
+    the pair reaches it (see ``clustering.settle_reviews``)."""
     if raw is None:
         return None
-    if not isinstance(raw, dict) or "match" not in raw or not ({"review", "review_bits"} & set(raw)):
-        raise SpecError("thresholds must be an object with 'match' and 'review'")
+    if (not isinstance(raw, dict) or not ({"match", "match_bits"} & set(raw))
+            or not ({"review", "review_bits"} & set(raw))):
+        raise SpecError("thresholds must be an object with 'match' (or 'match_bits') and 'review' "
+                        "(or 'review_bits')")
     try:
-        out = {k: float(raw[k]) for k in ("match", "review", "review_bits") if k in raw}
+        out = {k: float(raw[k]) for k in ("match", "review", *BIT_THRESHOLDS) if k in raw}
     except (TypeError, ValueError):
-        raise SpecError("thresholds 'match' and 'review' must be numbers") from None
-    match, review = out["match"], out.get("review", 0.0)
+        raise SpecError("thresholds must be numbers") from None
+    match, review = out.get("match", 1.0), out.get("review", 0.0)
     if not (0 <= review <= match <= 1):
         raise SpecError(f"thresholds need 0 <= review <= match <= 1, got review={review}, match={match}")
+    if "match_bits" in out and "review_bits" in out and out["review_bits"] > out["match_bits"]:
+        raise SpecError(f"thresholds need review_bits <= match_bits, got review_bits={out['review_bits']}, "
+                        f"match_bits={out['match_bits']}")
+    if "sole_match_bits" in out and "review_bits" not in out:
+        raise SpecError("sole_match_bits needs review_bits")
     return out
 
 

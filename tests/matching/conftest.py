@@ -1,5 +1,6 @@
-"""Fixtures for the matching tests: a small labelled data set and one
-matcher fitted on it, shared by the whole session (fitting takes seconds)."""
+"""Fixtures for the matching tests: a small labelled data set, and one
+matcher fitted on the demo generator's customers (as the shipped parameters
+are), shared by the whole session (fitting takes seconds)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ def customers() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def fitted(customers) -> Matcher:
-    return Matcher(builtin_spec("customer")).fit(customers)
+def fitted() -> Matcher:
+    from mdm.demo.generator import customer_benchmark_rows
+
+    return Matcher(builtin_spec("customer")).fit(list(customer_benchmark_rows(1500, seed=7)))
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,20 @@ def test_blocking_keys_are_deterministic_prefixed_strings(fitted):
     assert keys == fitted.blocking_keys(dict(record))
     assert "tax:GB980780684" in keys
     assert "dom:acme.com" in keys
-    assert "nm:ACME|GB" in keys
+    assert "na:ACEM|GB" in keys
     assert all(isinstance(k, str) and ":" in k for k in keys)
+
+
+def test_name_keys_are_qualified_by_the_city_when_there_is_one(fitted):
+    with_city = fitted.blocking_keys({"legal_name": "Sauer Warenhaus GmbH", "city": "Düsseldorf", "country": "DE"})
+    brand = fitted.blocking_keys({"trading_name": "Sauer", "city": "Dusseldorf", "country": "Germany"})
+    assert "nw:SAUER|DUSS" in with_city and "nw:SAUER|DUSS" in brand
+    assert not any(k.startswith("nw:") for k in fitted.blocking_keys({"legal_name": "Sauer", "country": "DE"}))
+
+
+def test_every_name_has_a_country_wide_key_even_a_short_one(fitted):
+    assert "na:ADHTY|DE" in fitted.blocking_keys({"legal_name": "AD Thy GmbH", "country": "DE"})
+    assert "na:BIM|US" in fitted.blocking_keys({"legal_name": "IBM", "country": "US"})
 
 
 def test_records_sharing_a_key_are_candidates_and_giant_blocks_are_capped():

@@ -6,7 +6,8 @@ import numpy as np
 
 from mdm.matching import bench
 from mdm.matching.builtin import builtin_spec
-from mdm.matching.engine import MATCH, Matcher
+from mdm.matching.clustering import settle_reviews
+from mdm.matching.engine import MATCH, NEW, REVIEW, Matcher
 
 GROUP_HQ = {"id": "hq", "legal_name": "Meridian Holdings Ltd", "tax_id": "GB980780684", "website": "meridian.com",
             "phone": "+442079460958", "address_line": "1 King Street", "postcode": "EC2V 8AU", "city": "London",
@@ -90,3 +91,72 @@ def test_demo_generator_customers_keep_f1_above_the_floor():
     metrics = bench.dedupe_metrics(result, data, bench.true_pairs(data.truth), result.candidate_codes)
     assert metrics["match"]["f1"] >= 0.95, (source, metrics)
     assert metrics["blocking_recall"] >= 0.98
+
+
+BRAND = {"id": "brand", "trading_name": "Virmaara", "website": "https://www.virmaara.co.uk",
+         "phone": "0191 651 0644", "city": "Newcastle", "country": "GB"}
+FULL_ERP = {"id": "erp", "legal_name": "Virmaara Diagnostics Ltd", "tax_id": "GB980780684",
+            "email": "accounts@virmaara.co.uk", "phone": "+441916510644", "address_line": "51 Wellington Rd",
+            "postcode": "NE1 6RH", "city": "Newcastle upon Tyne", "country": "GB"}
+FULL_CRM = dict(FULL_ERP, id="crm", legal_name="VIRMAARA DIAGNOSTICS LIMITED", tax_id="980 7806 84", email=None,
+                website="virmaara.co.uk")
+DIVISION = dict(FULL_ERP, id="division", legal_name="Virmaara Services Ltd", tax_id="GB146295901",
+                email="services@virmaara.co.uk")
+
+
+def test_a_brand_whose_only_candidate_is_one_company_joins_it(fitted):
+    assert fitted.decide(fitted.score(BRAND, FULL_ERP)[0]) == "review"
+    result = _dedupe(fitted, [BRAND, FULL_ERP, FULL_CRM])
+    clusters = dict(zip(result.ids, result.cluster))
+    assert clusters["brand"] == clusters["erp"] == clusters["crm"]
+    assert _matched(result) >= {frozenset(("brand", "erp")), frozenset(("erp", "crm"))}
+
+
+def test_a_brand_that_two_group_companies_could_own_stays_in_review(fitted):
+    result = _dedupe(fitted, [BRAND, FULL_ERP, FULL_CRM, DIVISION])
+    clusters = dict(zip(result.ids, result.cluster))
+    assert clusters["erp"] == clusters["crm"] != clusters["division"]
+    assert clusters["brand"] not in (clusters["erp"], clusters["division"])
+    decisions = {frozenset((a, b)): d for a, b, _, d in result.pairs()}
+    assert decisions[frozenset(("brand", "erp"))] == "review"
+
+
+def test_group_companies_with_their_own_tax_ids_are_not_proposed_for_review(fitted):
+    result = _dedupe(fitted, [GROUP_HQ, HQ_AGAIN, GROUP_DIVISION])
+    proposed = {frozenset((a, b)) for a, b, _, _ in result.pairs()}
+    assert frozenset(("hq", "division")) not in proposed and frozenset(("hq-crm", "division")) not in proposed
+
+
+def _settle(roots, pairs, evidence, decision, taxes, forbidden=(), sole_bits=9.0, match_bits=np.inf):
+    ia, ib = np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])
+    return settle_reviews(np.asarray(roots), ia, ib, np.asarray(evidence, float), np.asarray(decision, np.int8),
+                          [np.asarray(taxes)], forbidden, sole_bits, match_bits)
+
+
+def test_settling_reviews_joins_only_a_sole_partner_with_enough_evidence():
+    # rows 0 and 1 are one company (a match); row 2 is on its own
+    roots, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 10], [MATCH, REVIEW], [5, 0, 0])
+    assert roots[2] == roots[0] and decision.tolist() == [MATCH, MATCH]
+    _, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 8], [MATCH, REVIEW], [5, 0, 0])
+    assert decision.tolist() == [MATCH, REVIEW]
+    _, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 10], [MATCH, REVIEW], [5, 0, 0], forbidden=[(1, 2)])
+    assert decision.tolist() == [MATCH, REVIEW]
+    _, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 10], [MATCH, REVIEW], [5, 0, 0], sole_bits=None)
+    assert decision.tolist() == [MATCH, REVIEW]
+
+
+def test_settling_reviews_keeps_a_record_between_two_clusters_in_review():
+    roots, decision = _settle([0, 0, 2, 3, 3], [(0, 1), (1, 2), (2, 3), (3, 4)], [30, 12, 12, 30],
+                              [MATCH, REVIEW, REVIEW, MATCH], [5, 0, 0, 0, 0])
+    assert decision.tolist() == [MATCH, REVIEW, REVIEW, MATCH]
+    assert len({roots[0], roots[2], roots[3]}) == 3
+
+
+def test_settling_reviews_drops_pairs_between_companies_with_conflicting_identifiers():
+    _, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 12], [MATCH, REVIEW], [5, 0, 7])
+    assert decision.tolist() == [MATCH, NEW]
+
+
+def test_a_match_the_identifier_guard_refused_stays_for_a_steward():
+    _, decision = _settle([0, 0, 2], [(0, 1), (1, 2)], [30, 25], [MATCH, REVIEW], [5, 0, 7], match_bits=18)
+    assert decision.tolist() == [MATCH, REVIEW]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from mdm.matching.chunks import make_chunks, merge_results, score_chunk
+from mdm.matching.engine import Matcher
 from mdm.matching.learning import evaluate, learn
 
 
@@ -30,12 +32,39 @@ def test_learning_from_labels_reports_precision_and_recall_before_and_after(fitt
     assert report["after"]["f1"] >= report["before"]["f1"] - 0.02
 
 
-def test_learning_moves_m_towards_the_labelled_matches(fitted, customers, deduped):
-    labels = [p for p in _labelled(customers, deduped, 400) if p[2]]
-    after = learn(fitted.to_dict(), labels, prior_strength=5)
-    name = next(c for c in after["model"]["comparisons"] if c["name"] == "tax_id")
-    before = next(c for c in fitted.to_dict()["model"]["comparisons"] if c["name"] == "tax_id")
-    assert name["m"] != before["m"]
+def _brand_and_full_name(name, sector, city):
+    """A brand next to the company's full name, sharing the web domain: a
+    pair the engine reviews (it might be a division of a group)."""
+    brand = {"trading_name": name, "website": f"https://www.{name.lower()}.co.uk", "city": city, "country": "GB"}
+    full = {"legal_name": f"{name} {sector} Ltd", "email": f"accounts@{name.lower()}.co.uk", "city": city,
+            "country": "United Kingdom", "phone": "020 7946 0958"}
+    return brand, full
+
+
+BRANDS = [("Virmaara", "Diagnostics", "Newcastle"), ("Zentrova", "Analytics", "Leeds"), ("Quillon", "Foods", "London"),
+          ("Harrowgate", "Logistics", "York"), ("Brightwell", "Media", "Bristol"), ("Corvane", "Labs", "Cambridge"),
+          ("Lumara", "Energy", "Leeds"), ("Ostrel", "Health", "London")]
+
+
+def test_stewards_decisions_teach_the_engine_to_decide_pairs_compared_alike(fitted):
+    labels = [(*_brand_and_full_name(*b), True) for b in BRANDS[:6]]
+    unseen = _brand_and_full_name(*BRANDS[7])
+    assert fitted.decide(fitted.score(*unseen)[0]) == "review"
+    learned = Matcher.from_dict(json.loads(json.dumps(learn(fitted.to_dict(), labels))))
+    score, explanation = learned.score(*unseen)
+    assert learned.decide(score) == "match"
+    assert explanation[-1]["field"] == "(learned)" and explanation[-1]["weight"] > 0
+    assert "6 of 6" in explanation[-1]["level"]
+    assert math.isclose(sum(e["weight"] for e in explanation), learned.match_weight(*unseen), abs_tol=1e-9)
+
+
+def test_one_label_moves_a_kind_of_pair_only_a_little(fitted):
+    unseen = _brand_and_full_name(*BRANDS[7])
+    learned = Matcher.from_dict(learn(fitted.to_dict(), [(*_brand_and_full_name(*BRANDS[0]), True)]))
+    assert learned.decide(learned.score(*unseen)[0]) == "review"
+    not_duplicates = [(*_brand_and_full_name(*b), False) for b in BRANDS[:6]]
+    learned = Matcher.from_dict(learn(fitted.to_dict(), not_duplicates))
+    assert learned.score(*unseen)[0] < fitted.score(*unseen)[0]
 
 
 def test_chunks_score_like_the_whole_batch(fitted, customers, deduped):

