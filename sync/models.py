@@ -10,7 +10,7 @@ from django.db import models
 
 from mdm.choices import EntityType
 from mdm.models import SourceSystem, audited
-from sync.choices import DeliveryStatus, ErrorCategory
+from sync.choices import OPEN_STATUSES, DeliveryStatus, ErrorCategory
 
 
 class Subscription(models.Model):
@@ -153,6 +153,9 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=("status", "next_attempt_at"), name="delivery_due_idx"),
+            # a worker taking a batch: one system's due deliveries, oldest first, without a sort
+            models.Index(fields=("subscription", "next_attempt_at"), name="delivery_open_due_idx",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
             models.Index(fields=("subscription", "entity_type", "golden_id", "version"), name="delivery_record_idx"),
             models.Index(fields=("system", "status"), name="delivery_system_status_idx"),
             models.Index(fields=("delivered_at",), name="delivery_delivered_idx"),

@@ -3,11 +3,13 @@ finishing deliveries, retries, replay and write-back of target ids.
 
 Flow: a master changes → ``write_outbox`` (same transaction: one
 ``OutboxEvent`` and one ``Delivery`` per subscribed system) → after commit the
-``deliver`` task runs ``process`` → ``claim`` (conditional, per record in
-version order) → connector ``send`` → ``finish`` (delivered / retrying /
-failed / dead).  ``due_for_sweep`` finds rows whose task was lost (crash
-between commit and publish, broker restart, killed worker) so the beat
-sweeper re-enqueues them.
+``deliver`` task runs ``process_batch`` → ``claim_batch`` (its own delivery
+and other due ones to the same system, under row locks, per record in
+version order) → connector ``send``, one message per delivery →
+``finish_batch`` (delivered / retrying / failed / dead, write-back of target
+ids; one transaction).  ``due_for_sweep`` finds rows whose task was lost
+(crash between commit and publish, broker restart, killed worker) so the
+beat sweeper re-enqueues them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mdm.audit import audit_context, current, require_context
@@ -265,6 +267,27 @@ class Outcome:
     follow_up: list | None = None  # delivery ids to enqueue now (next version of the record)
 
 
+@dataclass
+class Try:
+    """One send: its delivery, the result or the error, how long it took and when it ended."""
+
+    delivery: Delivery
+    result: Result | None = None
+    error: Exception | None = None
+    seconds: float = 0.0
+    at: object = None  # datetime; the finishing time when None
+
+
+def batch_size() -> int:
+    """Deliveries one ``deliver`` task may take to the same system in one run."""
+    return max(1, int(_setting("SYNC_BATCH_SIZE", 50)))
+
+
+def _batch_seconds() -> float:
+    """How long a batch may go on starting sends; its leases are longer by as much."""
+    return float(_setting("SYNC_BATCH_SECONDS", 2.0))
+
+
 def _supersede(ids, by_version: int) -> None:
     if ids:
         Delivery.objects.filter(pk__in=ids).update(
@@ -290,55 +313,133 @@ def _live(s: Delivery, now) -> bool:
                                          and s.lease_until > now)
 
 
-def claim(delivery_id, *, now=None, force: bool = False):
-    """Take a delivery for one try, or say why not.  Per (system, record) the
-    versions go out in order: a delivery waits while an older version is in
-    flight, supersedes older ones that have not gone out (payloads are full
-    snapshots, so the newer one carries everything), and is itself
-    superseded if a newer version is queued or was delivered.
+def _not_ready(status: str, next_attempt_at, lease_until, now, force: bool = False) -> str | None:
+    """Why a delivery in this state cannot be taken now (None: it can)."""
+    expired = status == DeliveryStatus.IN_FLIGHT and lease_until is not None and lease_until <= now
+    if status not in OPEN_STATUSES and not expired:
+        return f"not claimable ({status})"
+    if not force and not expired and next_attempt_at > now:
+        return "not due yet"
+    return None
 
-    One query locks every delivery of the same (system, record) in version
-    order — every claimer takes the same locks, so two workers cannot send
-    two versions of one record at once.  Returns (delivery or None, reason);
-    the delivery has ``_older_to_supersede`` set for ``finish``."""
+
+def _verdict(d: Delivery, sibs: list[Delivery], now, *, force: bool = False) -> str | None:
+    """Why ``d`` may not be sent now, or None if it may.  ``sibs`` are all the
+    deliveries of the same record to the same system, locked by the caller.
+    Supersedes ``d`` when a newer version is queued or was delivered; sets
+    ``d._older_to_supersede`` (older versions the delivery makes pointless)."""
+    why = _not_ready(d.status, d.next_attempt_at, d.lease_until, now, force)
+    if why:
+        return why
+    newer = [s for s in sibs if s.version > d.version and (s.status == DeliveryStatus.DELIVERED or _live(s, now))]
+    if newer:
+        _supersede([d.pk], newer[-1].version)
+        return f"superseded (version {newer[-1].version} is queued or delivered)"
+    if any(s.version < d.version and s.status == DeliveryStatus.IN_FLIGHT and not (
+           s.lease_until is None or s.lease_until <= now) for s in sibs):
+        return "waiting for an older version in flight"
+    d._older_to_supersede = [s.pk for s in sibs if s.version < d.version and s.status not in (
+        DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED)]
+    return None
+
+
+def claim(delivery_id, *, now=None, force: bool = False):
+    """Take one delivery for one try, or say why not: :func:`claim_batch`
+    with a batch of one.  Returns (delivery or None, reason)."""
+    taken, why = claim_batch(delivery_id, limit=1, now=now, force=force)
+    return (taken[0] if taken else None), why
+
+
+def claim_batch(delivery_id, *, limit: int = 1, now=None, force: bool = False) -> tuple[list[Delivery], str]:
+    """Take ``delivery_id`` for one try (or say why not) and, with ``limit``
+    above one, up to ``limit - 1`` other due deliveries to the same system.
+
+    Per (system, record) the versions go out in order: a delivery waits while
+    an older version is in flight, supersedes older ones that have not gone
+    out (payloads are full snapshots, so the newer one carries everything),
+    and is itself superseded if a newer version is queued or was delivered.
+    So a claimer locks every delivery of a record before deciding.  For
+    ``delivery_id`` it waits for those locks, in version order, while it
+    holds no other lock, so two workers never send two versions of one
+    record at once.  The others are taken only where every row of their
+    record could be locked without waiting (``SKIP LOCKED``: a record someone
+    else is deciding on is left to them), so claimers never wait while
+    holding locks and cannot deadlock.
+
+    A first look without locks settles the common no-op (a task whose
+    delivery went out in an earlier batch, with nothing else due) in two
+    reads; whoever changes a delivery's state later enqueues it again
+    (retry countdown, follow-up, replay) or the sweeper does.
+
+    Returns the claimed deliveries (``delivery_id``'s first, if it was
+    taken) and why ``delivery_id`` was or was not taken.  Each claimed
+    delivery has ``_older_to_supersede`` set for :func:`finish_batch`."""
     now = now or timezone.now()
+    row = (Delivery.objects.filter(pk=delivery_id)
+           .values("subscription_id", "entity_type", "golden_id", "status", "next_attempt_at", "lease_until").first())
+    if row is None:
+        return [], "missing"
+    why = _not_ready(row["status"], row["next_attempt_at"], row["lease_until"], now, force)
+    due = []
+    if limit > 1:  # (delivery_open_due_idx: read in index order, no sort)
+        due = list(Delivery.objects.filter(subscription_id=row["subscription_id"], status__in=OPEN_STATUSES,
+                                           next_attempt_at__lte=now)
+                   .exclude(golden_id=row["golden_id"]).order_by("next_attempt_at")
+                   .values_list("entity_type", "golden_id")[:limit])
+    if why and not due:
+        return [], why
     with transaction.atomic():
         _relaxed_commit()
-        key = Delivery.objects.filter(pk=delivery_id)
-        sibs = list(
-            Delivery.objects.select_for_update(of=("self",)).select_related("event", "system")
-            .filter(subscription_id=Subquery(key.values("subscription_id")[:1]),
-                    entity_type=Subquery(key.values("entity_type")[:1]),
-                    golden_id=Subquery(key.values("golden_id")[:1]))
-            .order_by("version")
-        )
-        d = next((s for s in sibs if str(s.pk) == str(delivery_id)), None)
-        if d is None:
-            return None, "missing"
-        expired = d.status == DeliveryStatus.IN_FLIGHT and d.lease_until is not None and d.lease_until <= now
-        if d.status not in OPEN_STATUSES and not expired:
-            return None, f"not claimable ({d.status})"
-        if not force and not expired and d.next_attempt_at > now:
-            return None, "not due yet"
-        newer = [s for s in sibs if s.version > d.version and (s.status == DeliveryStatus.DELIVERED or _live(s, now))]
-        if newer:
-            _supersede([d.pk], newer[-1].version)
-            return None, f"superseded (version {newer[-1].version} is queued or delivered)"
-        if any(s.version < d.version and s.status == DeliveryStatus.IN_FLIGHT and not (
-               s.lease_until is None or s.lease_until <= now) for s in sibs):
-            return None, "waiting for an older version in flight"
-        older = [s.pk for s in sibs if s.version < d.version and s.status not in (
-            DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED)]
-        sub = _subscription(d.subscription_id)
-        lease = now + timedelta(seconds=lease_seconds(sub))
-        taken = Delivery.objects.filter(pk=d.pk, status=d.status, attempts=d.attempts).update(
-            status=DeliveryStatus.IN_FLIGHT, attempts=d.attempts + 1, lease_until=lease, updated_at=now,
-        )
+        taken = []
+        if why is None:
+            sibs = list(Delivery.objects.select_for_update(of=("self",)).select_related("event", "system")
+                        .filter(subscription_id=row["subscription_id"], entity_type=row["entity_type"],
+                                golden_id=row["golden_id"]).order_by("version"))
+            d = next((s for s in sibs if str(s.pk) == str(delivery_id)), None)
+            why = _verdict(d, sibs, now, force=force) if d is not None else "missing"
+            taken = [d] if why is None else []
+        if due:
+            taken += _claim_more(row["subscription_id"], list(dict.fromkeys(due)), limit - len(taken), now)
         if not taken:
-            return None, "taken by another worker"
-    d.status, d.attempts, d.lease_until = DeliveryStatus.IN_FLIGHT, d.attempts + 1, lease
-    d._older_to_supersede = older
-    return d, "claimed"
+            return [], why
+        sub = _subscription(row["subscription_id"])
+        lease = now + timedelta(seconds=lease_seconds(sub) + (_batch_seconds() if limit > 1 else 0))
+        Delivery.objects.filter(pk__in=[t.pk for t in taken]).update(
+            status=DeliveryStatus.IN_FLIGHT, attempts=F("attempts") + 1, lease_until=lease, updated_at=now)
+    for t in taken:
+        t._claimed_from = t.status
+        t.status, t.attempts, t.lease_until = DeliveryStatus.IN_FLIGHT, t.attempts + 1, lease
+    return taken, why or "claimed"
+
+
+def _claim_more(subscription_id, keys: list, limit: int, now) -> list[Delivery]:
+    """Up to ``limit`` due deliveries to one system among the records
+    ``keys`` — (entity type, golden id), in that order — one per record (its
+    newest due version), from records whose every delivery row this
+    transaction could lock without waiting."""
+    if limit <= 0:
+        return []
+    rows = Delivery.objects.filter(subscription_id=subscription_id, entity_type__in={et for et, _ in keys},
+                                   golden_id__in={gid for _, gid in keys})
+    locked = list(rows.select_for_update(of=("self",), skip_locked=True).select_related("event", "system")
+                  .order_by("golden_id", "version"))
+    records: dict = {}
+    for s in locked:
+        records.setdefault((s.entity_type, s.golden_id), []).append(s)
+    held = {s.pk for s in locked}
+    # read after locking: a row skipped (someone else holds it) or written since shows up here only
+    for pk, et, gid in rows.values_list("pk", "entity_type", "golden_id"):
+        if pk not in held:
+            records.pop((et, gid), None)
+    order = {key: i for i, key in enumerate(keys)}
+    out = []
+    for _, sibs in sorted(records.items(), key=lambda kv: order.get(kv[0], len(order))):
+        ready = [s for s in sibs if s.status in OPEN_STATUSES and s.next_attempt_at <= now]
+        if ready and _verdict(ready[-1], sibs, now) is None:
+            out.append(ready[-1])
+            if len(out) >= limit:
+                break
+    return out
 
 
 _SUBS_BY_ID: dict = {}
@@ -375,26 +476,43 @@ def target_id_of(system_id, entity_type: str, golden_id) -> str | None:
             .values_list("external_id", flat=True).first())
 
 
-def build_envelope(d: Delivery, subscription: Subscription) -> Envelope:
-    """The message for one delivery.  One query finds the ids this system
-    gave the record, the records it references and (for a merge) the survivor."""
-    event = d.event
+def _references(d: Delivery) -> tuple[dict, str | None]:
+    """The records a delivery's message names besides its own: {field: (entity type, golden id)} and,
+    for a merge, the survivor's golden id."""
     from mdm import canonical
 
-    wanted = {(d.entity_type, str(d.golden_id))}
-    ref_fields = {}
-    for f in canonical.fields_for(d.entity_type):
-        if f.kind == "ref" and event.payload.get(f.name):
-            ref_fields[f.name] = (f.ref, str(event.payload[f.name]))
-            wanted.add(ref_fields[f.name])
-    survivor = event.extra.get("survivor") if d.change == "merged" else None
-    if survivor:
-        wanted.add((d.entity_type, str(survivor)))
-    known = {}
-    for et, gid, ext in (CrossReference.objects.filter(system_id=d.system_id, role=XrefRole.TARGET,
-                                                       golden_id__in={g for _, g in wanted})
-                         .values_list("entity_type", "golden_id", "external_id")):
-        known[(et, str(gid))] = ext
+    payload = d.event.payload
+    refs = {f.name: (f.ref, str(payload[f.name])) for f in canonical.fields_for(d.entity_type)
+            if f.kind == "ref" and payload.get(f.name)}
+    survivor = d.event.extra.get("survivor") if d.change == "merged" else None
+    return refs, (str(survivor) if survivor else None)
+
+
+def known_target_ids(deliveries: list[Delivery]) -> dict:
+    """(entity type, golden id) → the id the deliveries' system gave it, for
+    every record the deliveries' messages name (one query; one system)."""
+    if not deliveries:
+        return {}
+    wanted = set()
+    for d in deliveries:
+        refs, survivor = _references(d)
+        wanted.add(str(d.golden_id))
+        wanted.update(gid for _, gid in refs.values())
+        if survivor:
+            wanted.add(survivor)
+    return {(et, str(gid)): ext for et, gid, ext in (
+        CrossReference.objects.filter(system_id=deliveries[0].system_id, role=XrefRole.TARGET, golden_id__in=wanted)
+        .values_list("entity_type", "golden_id", "external_id"))}
+
+
+def build_envelope(d: Delivery, subscription: Subscription, known: dict | None = None) -> Envelope:
+    """The message for one delivery, with the ids this system gave the
+    record, the records it references and (for a merge) the survivor:
+    ``known`` from :func:`known_target_ids`, or looked up now."""
+    if known is None:
+        known = known_target_ids([d])
+    event = d.event
+    ref_fields, survivor = _references(d)
     refs = {name: known[key] for name, key in ref_fields.items() if key in known}
     extra = {k: v for k, v in event.extra.items() if k not in ("survivor", "auto")}
     if refs:
@@ -405,75 +523,147 @@ def build_envelope(d: Delivery, subscription: Subscription) -> Envelope:
         version=d.version, state=event.state, occurred_at=event.created_at.isoformat(),
         data=map_data(subscription, d.entity_type, event.payload),
         target_id=d._known_target_id, survivor_id=survivor,
-        survivor_target_id=known.get((d.entity_type, str(survivor))) if survivor else None,
+        survivor_target_id=known.get((d.entity_type, survivor)) if survivor else None,
         correlation_id=d.correlation_id, extra=extra,
     )
 
 
 def process(delivery_id, *, force: bool = False) -> Outcome:
     """One try of one delivery: claim, send, record the result."""
-    d, why = claim(delivery_id, force=force)
-    if d is None:
-        return Outcome("skipped", str(delivery_id), why)
-    sub = _subscription(d.subscription_id)
-    started = time.monotonic()
-    try:
-        envelope = build_envelope(d, sub)
-        result = get_connector_class(sub.connector)(sub).send(envelope)
-    except (PermanentError, TransientError) as exc:
-        return finish(d, sub, error=exc, duration=time.monotonic() - started)
-    except Exception as exc:  # noqa: BLE001 - a connector bug or an outage we did not foresee: retry
-        log.exception("sync: connector %s failed on %s", sub.connector, d.pk)
-        err = TransientError(f"{exc.__class__.__name__}: {str(exc)[:500]}")
-        return finish(d, sub, error=err, duration=time.monotonic() - started)
-    return finish(d, sub, result=result, duration=time.monotonic() - started)
+    return process_batch(delivery_id, limit=1, force=force)[0]
+
+
+def process_batch(delivery_id, *, limit: int | None = None, force: bool = False) -> list[Outcome]:
+    """One try of ``delivery_id`` and of up to ``limit - 1`` other due
+    deliveries to the same system: one claim, one connector (one keep-alive
+    HTTP session), still one message — one Idempotency-Key — per delivery,
+    and one write of all the results.  New sends stop after
+    ``SYNC_BATCH_SECONDS`` (a slow or hanging target); the rest go back to
+    the queue untried.  The first outcome is ``delivery_id``'s."""
+    limit = batch_size() if limit is None else max(1, limit)
+    claimed, why = claim_batch(delivery_id, limit=limit, force=force)
+    first = None if claimed and str(claimed[0].pk) == str(delivery_id) else Outcome("skipped", str(delivery_id), why)
+    if not claimed:
+        return [first]
+    deadline = time.monotonic() + _batch_seconds()
+    sub = _subscription(claimed[0].subscription_id)
+    connector = get_connector_class(sub.connector)(sub)
+    known = known_target_ids(claimed)
+    tries, untried = [], []
+    for i, d in enumerate(claimed):
+        if i and time.monotonic() > deadline:
+            untried = claimed[i:]
+            break
+        started = time.monotonic()
+        result = error = None
+        try:
+            result = connector.send(build_envelope(d, sub, known))
+        except (PermanentError, TransientError) as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - a connector bug or an outage we did not foresee: retry
+            log.exception("sync: connector %s failed on %s", sub.connector, d.pk)
+            error = TransientError(f"{exc.__class__.__name__}: {str(exc)[:500]}")
+        tries.append(Try(d, result, error, time.monotonic() - started, timezone.now()))
+        if result is not None and result.target_id and d.change != "merged":
+            known[(d.entity_type, str(d.golden_id))] = str(result.target_id)  # for later messages naming it
+    outcomes = finish_batch(sub, tries, untried=untried)
+    return ([first] if first else []) + outcomes
 
 
 def finish(d: Delivery, sub: Subscription, *, result: Result | None = None, error=None,
            duration: float = 0.0) -> Outcome:
-    """Record a try's result — only if this worker still holds the delivery
-    (same attempt, still in flight): a late result after a takeover is dropped."""
+    """Record one try's result: :func:`finish_batch` for one delivery."""
+    return finish_batch(sub, [Try(d, result, error, duration)])[0]
+
+
+_RESULT_FIELDS = ["status", "attempts", "next_attempt_at", "enqueued_at", "delivered_at", "lease_until",
+                  "last_error", "error_category", "response_status", "response_body", "target_id", "duration_ms",
+                  "latency_ms", "updated_at"]
+
+
+def finish_batch(sub: Subscription, tries: list[Try], *, untried: list[Delivery] = ()) -> list[Outcome]:
+    """Record the results of ``tries`` and hand ``untried`` claimed deliveries back, in one
+    transaction.  A result counts only if this worker still holds the
+    delivery (same attempt, still in flight): a late result after a takeover
+    is dropped.  Delivered records get their older versions superseded and
+    their target ids written back (one insert, with history, for the batch)."""
     now = timezone.now()
-    mine = Delivery.objects.filter(pk=d.pk, status=DeliveryStatus.IN_FLIGHT, attempts=d.attempts)
-    common = {"lease_until": None, "updated_at": now, "duration_ms": int(duration * 1000)}
-    if result is not None:
-        with transaction.atomic():
-            _relaxed_commit()
-            done = mine.update(
-                status=DeliveryStatus.DELIVERED, delivered_at=now, response_status=result.status,
-                response_body=(result.body or "")[:2000], target_id=result.target_id or "",
-                latency_ms=max(0, int((now - d.event.created_at).total_seconds() * 1000)),
-                error_category=ErrorCategory.NONE, **common,
-            )
-            if not done:
-                return Outcome("skipped", str(d.pk), "result arrived after the lease was taken over")
+    short_max = float(_setting("SYNC_MAX_COUNTDOWN", 60.0))
+    eager = _eager()
+    outcomes, rows, delivered = [], [], []
+    with transaction.atomic():
+        _relaxed_commit()
+        ids = [t.delivery.pk for t in tries] + [d.pk for d in untried]
+        held = dict(Delivery.objects.select_for_update().filter(pk__in=ids, status=DeliveryStatus.IN_FLIGHT)
+                    .order_by("golden_id", "version").values_list("pk", "attempts"))
+        for t in tries:
+            d, result, error, at = t.delivery, t.result, t.error, t.at or now
+            if held.get(d.pk) != d.attempts:
+                outcomes.append(Outcome("skipped", str(d.pk), "result arrived after the lease was taken over"))
+                continue
+            d.lease_until, d.duration_ms = None, int(t.seconds * 1000)
+            rows.append(d)
+            if result is not None:
+                d.status, d.delivered_at, d.response_status = DeliveryStatus.DELIVERED, at, result.status
+                d.response_body, d.target_id = (result.body or "")[:2000], result.target_id or ""
+                d.latency_ms = max(0, int((at - d.event.created_at).total_seconds() * 1000))
+                d.error_category = ErrorCategory.NONE
+                delivered.append(d)
+                outcomes.append(Outcome("delivered", str(d.pk)))
+                continue
+            d.response_status = getattr(error, "status", None)
+            d.response_body = (getattr(error, "body", "") or "")[:2000]
+            d.error_category = error.category
+            if isinstance(error, PermanentError):
+                d.status, d.last_error = DeliveryStatus.FAILED, error.message[:2000]
+                log.warning("sync: %s rejected %s v%s: %s", sub.system.code, d.golden_id, d.version, error.message)
+                outcomes.append(Outcome("failed", str(d.pk), error.message))
+            elif d.attempts >= sub.max_attempts:
+                d.status = DeliveryStatus.DEAD
+                d.last_error = f"{error.message[:1900]} (gave up after {d.attempts} tries)"
+                outcomes.append(Outcome("dead", str(d.pk), error.message))
+            else:
+                delay = backoff(d.attempts, getattr(error, "retry_after", None))
+                short = delay <= short_max and not eager
+                d.status, d.next_attempt_at = DeliveryStatus.RETRYING, now + timedelta(seconds=delay)
+                d.enqueued_at = d.next_attempt_at if short else None
+                d.last_error = error.message[:2000]
+                outcomes.append(Outcome("retrying", str(d.pk), error.message, retry_in=delay if short else None))
+        back = [d for d in untried if held.get(d.pk) == d.attempts]
+        for d in back:  # claimed but not tried: as it was, the next task takes it
+            d.status, d.attempts, d.lease_until = d._claimed_from, d.attempts - 1, None
+            rows.append(d)
+        if back:
+            outcomes.append(Outcome("skipped", str(back[0].pk), "not tried in this batch",
+                                    follow_up=[str(back[0].pk)]))
+        from mdm import bulkwrite
+
+        bulkwrite.update(Delivery, rows, _RESULT_FIELDS)
+        for d in delivered:
             _supersede(getattr(d, "_older_to_supersede", []), d.version)
-            follow = [str(pk) for pk in Delivery.objects.filter(
-                subscription_id=d.subscription_id, entity_type=d.entity_type, golden_id=d.golden_id,
-                version__gt=d.version, status__in=OPEN_STATUSES, next_attempt_at__lte=now).values_list("pk", flat=True)]
-            known = getattr(d, "_known_target_id", None)
-            if result.target_id and d.change != "merged" and result.target_id != known:
-                record_target_id(system=d.system, entity_type=d.entity_type, golden_id=d.golden_id,
-                                 external_id=result.target_id, correlation_id=d.correlation_id)
-        return Outcome("delivered", str(d.pk), follow_up=follow)
-    status = getattr(error, "status", None)
-    body = (getattr(error, "body", "") or "")[:2000]
-    if isinstance(error, PermanentError):
-        mine.update(status=DeliveryStatus.FAILED, last_error=error.message[:2000], error_category=error.category,
-                    response_status=status, response_body=body, **common)
-        log.warning("sync: %s rejected %s v%s: %s", sub.system.code, d.golden_id, d.version, error.message)
-        return Outcome("failed", str(d.pk), error.message)
-    if d.attempts >= sub.max_attempts:
-        mine.update(status=DeliveryStatus.DEAD, last_error=f"{error.message[:1900]} (gave up after {d.attempts} tries)",
-                    error_category=error.category, response_status=status, response_body=body, **common)
-        return Outcome("dead", str(d.pk), error.message)
-    delay = backoff(d.attempts, getattr(error, "retry_after", None))
-    when = now + timedelta(seconds=delay)
-    short = delay <= float(_setting("SYNC_MAX_COUNTDOWN", 60.0)) and not _eager()
-    mine.update(status=DeliveryStatus.RETRYING, next_attempt_at=when, enqueued_at=when if short else None,
-                last_error=error.message[:2000], error_category=error.category, response_status=status,
-                response_body=body, **common)
-    return Outcome("retrying", str(d.pk), error.message, retry_in=delay if short else None)
+        _follow_ups(sub, delivered, outcomes, now)
+        backs = [(d.entity_type, d.golden_id, d.target_id, d.correlation_id) for d in delivered
+                 if d.target_id and d.change != "merged" and d.target_id != getattr(d, "_known_target_id", None)]
+        if backs:
+            record_target_ids(system=sub.system, items=backs)
+    return outcomes
+
+
+def _follow_ups(sub: Subscription, delivered: list[Delivery], outcomes: list[Outcome], now) -> None:
+    """Newer due versions of the records just delivered go out right after (one query)."""
+    if not delivered:
+        return
+    versions = {(d.entity_type, d.golden_id): d.version for d in delivered}
+    nxt: dict = {}
+    for pk, et, gid, version in (Delivery.objects.filter(
+            subscription_id=sub.pk, entity_type__in={et for et, _ in versions},
+            golden_id__in=[gid for _, gid in versions], status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+            .order_by("version").values_list("pk", "entity_type", "golden_id", "version")):
+        if version > versions.get((et, gid), version):
+            nxt.setdefault((et, gid), []).append(str(pk))
+    by_id = {o.delivery_id: o for o in outcomes}
+    for d in delivered:
+        by_id[str(d.pk)].follow_up = nxt.get((d.entity_type, d.golden_id), [])
 
 
 # --- write-back --------------------------------------------------------------------
@@ -504,6 +694,50 @@ def record_target_id(*, system: SourceSystem, entity_type: str, golden_id, exter
         except IntegrityError:
             log.warning("sync: %s id %s already belongs to another golden record", system.code, external_id)
             return None
+
+
+def record_target_ids(*, system: SourceSystem, items: list[tuple]) -> None:
+    """:func:`record_target_id` for many records — (entity type, golden id,
+    external id, correlation id) — at once: one look-up, and the new
+    cross-references inserted together with their history rows (each with
+    its delivery's correlation id), queued for the audit chain in one go."""
+    from mdm import bulkwrite
+    from mdm.audit import history_attrs
+
+    reason = f"sync:{system.code}: id given by {system.code}"
+    with audit_context(origin=Origin.SYNC, reason=reason) as ctx:
+        items = [(et, gid, str(ext)[:128], cid) for et, gid, ext, cid in items]
+        existing = {(et, str(gid)) for et, gid in CrossReference.objects.filter(
+            system=system, role=XrefRole.TARGET, golden_id__in=[i[1] for i in items]).values_list("entity_type",
+                                                                                                 "golden_id")}
+        taken = set(CrossReference.objects.filter(system=system, entity_type__in={i[0] for i in items},
+                                                  role=XrefRole.TARGET, external_id__in=[i[2] for i in items])
+                    .values_list("entity_type", "external_id"))
+        new, one_by_one = [], []
+        for item in items:
+            et, gid, ext, cid = item
+            if (et, str(gid)) in existing:
+                one_by_one.append(item)  # a changed id: the careful path
+            elif (et, ext) in taken:
+                log.warning("sync: %s id %s already belongs to another golden record", system.code, ext)
+            else:
+                taken.add((et, ext))
+                new.append(item)
+        if new:
+            objs = []
+            for et, gid, ext, cid in new:
+                x = CrossReference(system=system, entity_type=et, golden_id=gid, external_id=ext,
+                                   role=XrefRole.TARGET)
+                x._change_reason = reason
+                x._history_attrs = {"history_correlation_id": cid or ctx.correlation_id}
+                objs.append(x)
+            try:
+                with transaction.atomic():
+                    bulkwrite.create_with_history(objs, CrossReference, custom_historical_attrs=history_attrs())
+            except IntegrityError:  # another golden record got one of these ids meanwhile
+                one_by_one += new
+        for et, gid, ext, cid in one_by_one:
+            record_target_id(system=system, entity_type=et, golden_id=gid, external_id=ext, correlation_id=cid)
 
 
 # --- the sweeper -----------------------------------------------------------------------

@@ -140,6 +140,21 @@ def test_timeout_is_transient(subscription, receiver):
     assert "timed out" in d.last_error and d.error_category == "technical"
 
 
+def test_refused_connection_is_transient(subscription, receiver):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    subscription.config["url"] = f"http://127.0.0.1:{closed}/hook"
+    subscription.save()
+    c = approve(new_customer(23))
+    d = only_delivery(c)
+    assert tasks.deliver(str(d.pk)) == "retrying"
+    d.refresh_from_db()
+    assert d.last_error.startswith("connection failed") and d.error_category == "technical"
+
+
 def test_429_honours_retry_after_within_the_cap(subscription, receiver):
     receiver.mode = "429"
     c = approve(new_customer(11))

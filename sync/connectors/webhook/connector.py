@@ -16,7 +16,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 
 from sync.connectors.base import BaseConnector, Envelope, PermanentError, Result, TransientError
 
@@ -28,13 +29,15 @@ MAX_BODY_KEPT = 2000
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    s = getattr(_local, "session", None)
-    if s is None:
-        s = requests.Session()
-        s.trust_env = False  # no proxy surprises from the worker's environment
-        _local.session = s
-    return s
+def _pool() -> urllib3.PoolManager:
+    """Keep-alive connections per worker thread.  urllib3 itself rather than
+    requests on top of it (a third of the CPU per POST): no retries, no
+    redirects, no proxies from the environment, the same CA bundle."""
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = urllib3.PoolManager(num_pools=16, maxsize=1, retries=False,
+                                                 cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+    return pool
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -71,11 +74,11 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
-def _message(resp: requests.Response) -> str:
+def _message(resp: urllib3.BaseHTTPResponse, text: str) -> str:
     try:
-        data = resp.json()
+        data = json.loads(resp.data)
     except ValueError:
-        return resp.text.strip()[:500] or resp.reason
+        return text.strip()[:500] or resp.reason or ""
     if isinstance(data, dict):
         for key in ("message", "error", "detail", "errors"):
             if data.get(key):
@@ -113,36 +116,42 @@ class Connector(BaseConnector):
         }
         timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
         try:
-            resp = _session().post(self.config["url"], data=body, headers=headers,
-                                   timeout=(min(3.05, timeout), timeout), allow_redirects=False)
-        except requests.Timeout as exc:
-            raise TransientError(f"timed out after {timeout:g} s: {exc.__class__.__name__}") from None
-        except requests.RequestException as exc:
+            resp = _pool().request("POST", self.config["url"], body=body, headers=headers, redirect=False,
+                                   timeout=urllib3.Timeout(connect=min(3.05, timeout), read=timeout))
+        except urllib3.exceptions.NewConnectionError as exc:  # (a ConnectTimeoutError subclass: refused first)
             raise TransientError(f"connection failed: {exc.__class__.__name__}: {str(exc)[:300]}") from None
-        text = resp.text[:MAX_BODY_KEPT]
-        if 200 <= resp.status_code < 300:
+        except urllib3.exceptions.TimeoutError as exc:
+            raise TransientError(f"timed out after {timeout:g} s: {exc.__class__.__name__}") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransientError(f"connection failed: {exc.__class__.__name__}: {str(exc)[:300]}") from None
+        status = resp.status
+        text = resp.data[:MAX_BODY_KEPT * 4].decode("utf-8", "replace")[:MAX_BODY_KEPT]
+        if 200 <= status < 300:
             target_id = None
             try:
-                data = resp.json()
+                data = json.loads(resp.data)
                 if isinstance(data, dict):
                     raw = data.get(self.config.get("id_field", "id"))
                     target_id = str(raw) if raw not in (None, "") else None
             except ValueError:
                 pass
-            return Result(status=resp.status_code, body=text, target_id=target_id)
-        if 300 <= resp.status_code < 400:
-            raise PermanentError(f"HTTP {resp.status_code}: redirect to {resp.headers.get('Location', '?')} "
-                                 "refused (fix the subscription URL)", status=resp.status_code, body=text,
+            return Result(status=status, body=text, target_id=target_id)
+        if 300 <= status < 400:
+            raise PermanentError(f"HTTP {status}: redirect to {resp.headers.get('Location', '?')} "
+                                 "refused (fix the subscription URL)", status=status, body=text,
                                  category="technical")
-        if resp.status_code >= 500 or resp.status_code in TRANSIENT_STATUSES:
-            raise TransientError(f"HTTP {resp.status_code}: {_message(resp)}", status=resp.status_code, body=text,
+        if status >= 500 or status in TRANSIENT_STATUSES:
+            raise TransientError(f"HTTP {status}: {_message(resp, text)}", status=status, body=text,
                                  retry_after=_retry_after(resp.headers.get("Retry-After")))
-        raise PermanentError(f"HTTP {resp.status_code}: {_message(resp)}", status=resp.status_code, body=text)
+        raise PermanentError(f"HTTP {status}: {_message(resp, text)}", status=status, body=text)
 
     def subscription_secret(self) -> str:
-        from sync.services import subscription_secret
+        """Decrypted once per connector (one per batch of deliveries)."""
+        secret = getattr(self, "_secret", "")
+        if not secret:
+            from sync.services import subscription_secret
 
-        secret = subscription_secret(self.subscription)
+            secret = self._secret = subscription_secret(self.subscription)
         if not secret:
             raise PermanentError("no signing secret configured (add_subscription --secret)", category="technical")
         return secret
