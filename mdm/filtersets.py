@@ -56,13 +56,14 @@ class StrictFilterForm(forms.Form):
 
     unknown_params: tuple[str, ...] = ()
 
+    known_filters: tuple[str, ...] = ()
+
     def clean(self):
         cleaned = super().clean()
+        known = ", ".join(self.known_filters or sorted(self.fields))
         for name in self.unknown_params:
             # Keyed by the parameter name so the API answers {"contry": ["Unknown filter parameter…"]}.
-            self._errors[name] = self.error_class(
-                [f"Unknown filter parameter '{name}'. Known filters: {', '.join(sorted(self.fields))}."]
-            )
+            self._errors[name] = self.error_class([f"Unknown filter parameter '{name}'. Known filters: {known}."])
         return cleaned
 
 
@@ -112,7 +113,16 @@ class GoldenFilterSet(django_filters.FilterSet):
         form = StrictFilterForm
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, passthrough=()):
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, passthrough=(), only_given=False):
+        """``only_given``: build only the filters the query string names (the
+        API).  django-filter deep-copies every declared filter and builds a form
+        field for each on every request — some thirty for customers — although
+        a filter that was not given filters nothing; the UI, which renders the
+        whole filter form, needs them all."""
+        if only_given and data is not None:
+            head = f"{prefix}-" if prefix else ""
+            given = {key.removeprefix(head) for key in data.keys()}
+            self.base_filters = {name: f for name, f in type(self).base_filters.items() if name in given}
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.passthrough = frozenset(self.passthrough_params) | frozenset(passthrough)
 
@@ -120,7 +130,7 @@ class GoldenFilterSet(django_filters.FilterSet):
     def unknown_params(self) -> tuple[str, ...]:
         if self.data is None:
             return ()
-        known = set(self.filters) | self.passthrough
+        known = set(type(self).base_filters) | self.passthrough
         prefix = f"{self.form_prefix}-" if self.form_prefix else ""
         return tuple(sorted(k for k in self.data.keys() if k.removeprefix(prefix) not in known))
 
@@ -129,6 +139,7 @@ class GoldenFilterSet(django_filters.FilterSet):
         if not hasattr(self, "_form"):
             form = super().form
             form.unknown_params = self.unknown_params()
+            form.known_filters = tuple(sorted(type(self).base_filters))
         return self._form
 
     # --- methods ------------------------------------------------------------------

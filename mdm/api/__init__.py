@@ -12,5 +12,6 @@ interactive docs ``/api/docs/``).
 
 Tokens: ``python manage.py create_service_account <name> --system <code> [--entity customer …]
 [--expires-days N] [--read-pending]``; revoke with ``python manage.py revoke_tokens <name>``.
-Benchmark: ``python manage.py bench_api --customers 100000`` (PostgreSQL).
+Benchmarks: ``python manage.py bench_api --customers 100000`` (in-process) and ``python manage.py load_test``
+(gunicorn and locust over HTTP; ``mdm/loadtest/``), both on PostgreSQL.
 """

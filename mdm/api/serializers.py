@@ -88,37 +88,59 @@ class RefField(serializers.Field):
         return {"id": str(value.pk), "url": record_url(self.context, self.entity_type, value.pk), "display": str(value)}
 
 
-# --- masters --------------------------------------------------------------------------
+# --- masters ------------------------------------------------------------------------
 
-def _plan_for(field: serializers.Field):
-    """A fast getter for one declared field, or None to use DRF's own path."""
+def drf_datetime(value: dt.datetime | None) -> str | None:
+    """A timestamp exactly as DRF's ``DateTimeField`` writes it (UTC, ``Z``,
+    microseconds only when there are some)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _plan_for(name: str, field: serializers.Field):
+    """A fast ``getter(serializer, obj)`` for one declared field, or None to
+    use DRF's own path."""
     source = field.source
-    if source == "*" or "." in source or isinstance(field, serializers.SerializerMethodField):
+    if isinstance(field, serializers.SerializerMethodField):
+        method_name = field.method_name or f"get_{name}"
+        return lambda ser, obj: getattr(ser, method_name)(obj)
+    if isinstance(field, serializers.ListSerializer) and isinstance(field.child, XrefSerializer) and source != "*":
+        get = attrgetter(source)
+        return lambda ser, obj: xref_rows(get(obj))
+    if source == "*" or "." in source:
         return None
     get = attrgetter(source)
     if isinstance(field, RefField):
         attname = f"{source}_id"
-        to_rep = field.to_representation
+        entity_type = field.entity_type
 
-        def ref(obj):
+        def ref(ser, obj):
             if getattr(obj, attname) is None:
                 return None
-            return to_rep(get(obj))
+            value = get(obj)
+            return {"id": str(value.pk), "url": record_url(ser.context, entity_type, value.pk), "display": str(value)}
 
         return ref
     if isinstance(field, serializers.UUIDField):
-        return lambda obj: None if (v := get(obj)) is None else str(v)
+        return lambda ser, obj: None if (v := get(obj)) is None else str(v)
     if isinstance(field, serializers.DateTimeField):
-        return lambda obj: None if (v := get(obj)) is None else _iso(v)
+        return lambda ser, obj: None if (v := get(obj)) is None else _iso(v)
     if isinstance(field, serializers.DateField):
-        return lambda obj: None if (v := get(obj)) is None else v.isoformat()
+        return lambda ser, obj: None if (v := get(obj)) is None else v.isoformat()
     if isinstance(field, serializers.DecimalField):
         to_rep = field.to_representation
-        return lambda obj: None if (v := get(obj)) is None else to_rep(v)
+        return lambda ser, obj: None if (v := get(obj)) is None else to_rep(v)
     if isinstance(field, (serializers.CharField, serializers.ChoiceField, serializers.IntegerField,
                           serializers.BooleanField, serializers.JSONField)):
-        return get
+        return lambda ser, obj: get(obj)
     return None
+
+
+_PLANS: dict[type, list] = {}
 
 
 class GoldenSerializer(serializers.ModelSerializer):
@@ -141,27 +163,25 @@ class GoldenSerializer(serializers.ModelSerializer):
         return str(obj)
 
     def to_representation(self, instance):
-        plan = self.__dict__.get("_plan")
+        """One plan per serializer class, built once per process: DRF would
+        build every field (and the model field mapping) for every response."""
+        plan = _PLANS.get(type(self))
         if plan is None:
             plan = []
             for name, field in self.fields.items():
-                fast = _plan_for(field)
-                if fast is None:
-                    fast = self._slow_getter(field)
-                plan.append((name, fast))
-            self._plan = plan
-        return {name: get(instance) for name, get in plan}
+                fast = _plan_for(name, field)
+                plan.append((name, fast if fast is not None else _slow_getter(name)))
+            _PLANS[type(self)] = plan
+        return {name: get(self, instance) for name, get in plan}
 
-    def _slow_getter(self, field):
-        if isinstance(field, serializers.SerializerMethodField):
-            method = getattr(self, field.method_name)
-            return method
 
-        def slow(obj):
-            value = field.get_attribute(obj)
-            return None if value is None else field.to_representation(value)
+def _slow_getter(name: str):
+    def slow(ser, obj):
+        field = ser.fields[name]
+        value = field.get_attribute(obj)
+        return None if value is None else field.to_representation(value)
 
-        return slow
+    return slow
 
 
 class XrefSerializer(serializers.ModelSerializer):
@@ -172,6 +192,14 @@ class XrefSerializer(serializers.ModelSerializer):
         model = CrossReference
         fields = ("system", "external_id", "role", "source_record", "created_at", "updated_at")
         read_only_fields = fields
+
+
+def xref_rows(xrefs) -> list[dict]:
+    """``XrefSerializer(xrefs, many=True).data`` without DRF's per-field
+    machinery (``system`` must be loaded with ``select_related``)."""
+    return [{"system": x.system.code, "external_id": x.external_id, "role": x.role,
+             "source_record": x.source_record_id, "created_at": drf_datetime(x.created_at),
+             "updated_at": drf_datetime(x.updated_at)} for x in xrefs]
 
 
 class DetailMixin(serializers.Serializer):
@@ -380,6 +408,19 @@ class ChangeEventSerializer(serializers.ModelSerializer):
         return record_url(self.context, obj.entity_type, obj.golden_id)
 
 
+CHANGE_COLUMNS = ("id", "entity_type", "golden_id", "version", "change", "state", "extra", "correlation_id",
+                  "created_at")
+
+
+def change_rows(rows, context) -> list[dict]:
+    """``ChangeEventSerializer(events, many=True).data`` for ``values(*CHANGE_COLUMNS)`` rows."""
+    root = api_root(context)
+    return [{"cursor": str(r["id"]), "entity_type": r["entity_type"], "golden_id": str(r["golden_id"]),
+             "version": r["version"], "change": r["change"], "state": r["state"], "extra": r["extra"],
+             "correlation_id": r["correlation_id"], "created_at": drf_datetime(r["created_at"]),
+             "url": f"{root}{ROUTES[r['entity_type']]}/{r['golden_id']}/"} for r in rows]
+
+
 class ChangePageSerializer(serializers.Serializer):
     cursor = serializers.CharField(help_text="Pass as ?after= to continue; unchanged when nothing new.")
     next = serializers.URLField(allow_null=True, help_text="Set when more events are waiting right now.")
@@ -430,6 +471,13 @@ def iso_sql(column: str):
                                     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", output_field=CharField())
 
 
+@functools.lru_cache(maxsize=None)
+def _declared_fields(serializer_class) -> tuple:
+    """The serializer's fields, built once per class (DRF builds them again
+    for every instance; only their types and sources are read here)."""
+    return tuple(serializer_class(context={}).fields.items())
+
+
 class RowRenderer:
     """Renders ``values()`` rows exactly as ``serializer_class`` renders model
     instances (same keys, same values), for the list endpoints: no model
@@ -443,8 +491,7 @@ class RowRenderer:
         self.annotations: dict = {}
         self.plan = []
         self._ref_cache: dict = {}
-        fields = serializer_class(context=context).fields
-        for name, field in fields.items():
+        for name, field in _declared_fields(serializer_class):
             self.plan.append((name, self._getter(name, field, postgres)))
 
     def _col(self, name: str) -> str:

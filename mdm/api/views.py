@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection
@@ -38,7 +39,7 @@ from mdm.api.filters import StrictFilterBackend
 from mdm.api.pagination import MAX_PAGE_SIZE, KeysetPagination
 from mdm.api.renderers import FastJSONRenderer
 from mdm.audit import audit_context
-from mdm.choices import EntityType, IngestOutcome, LifecycleState, Origin
+from mdm.choices import EntityType, IngestOutcome, LifecycleState, Origin, XrefRole
 from mdm.filtersets import ContractFilterSet, CustomerFilterSet, LegalEntityFilterSet, ProjectFilterSet
 from mdm.models import ChangeEvent, Contract, CrossReference, Customer, LegalEntity, Project, golden_model
 from mdm.services import golden as golden_svc
@@ -155,9 +156,15 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(renderer.render(page))
 
     # --- detail ---------------------------------------------------------------------------
-    def _load(self, pk):
+    def _load(self, pk, *, for_read: bool = False):
+        """The record; for a read, its references are loaded with only the
+        columns their brief form shows (a join of every column of up to three
+        other masters costs more than the read itself)."""
         pk = _parse_uuid(pk)
-        record = self.model.objects.select_related(*self.related).filter(pk=pk).first()
+        qs = self.model.objects.select_related(*self.related)
+        if for_read:
+            qs = qs.only(*_read_columns(self.model, self.related))
+        record = next(iter(qs.filter(pk=pk).order_by()[:1]), None)
         if record is None:
             raise Http404(f"No {self.model._meta.verbose_name} with this id.")
         return record
@@ -182,7 +189,12 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
                                               for k in sorted(unknown)})
         if as_of is not None:
             return self._as_of(request, pk, as_of)
-        record = self._load(pk)
+        inm = request.headers.get("If-None-Match")
+        if inm:
+            not_modified = self._not_modified(request, pk, inm)
+            if not_modified is not None:
+                return not_modified
+        record = self._load(pk, for_read=True)
         if record.state == LifecycleState.MERGED and record.merged_into_id:
             survivor = golden_svc.follow_merges(self.model, record.merged_into_id)
             url = s.record_url(self.get_serializer_context(), self.entity_type, survivor.pk)
@@ -190,11 +202,20 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
             return Response(body, status=status.HTTP_301_MOVED_PERMANENTLY, headers={"Location": url})
         if record.state not in _visible_states(request):
             raise Http404(f"No approved {self.model._meta.verbose_name} with this id (it awaits approval).")
-        etag = etag_for(record)
-        inm = request.headers.get("If-None-Match")
-        if inm and (inm.strip() == "*" or etag in [t.strip() for t in inm.split(",")]):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return self._detail_response(record)
+
+    def _not_modified(self, request, pk, inm: str):
+        """``If-None-Match``: answer 304 from the record's state and version
+        alone, without loading or rendering it; None when the full read is due
+        (changed, merged, invisible or missing: the normal path answers those)."""
+        row = next(iter(self.model.objects.filter(pk=_parse_uuid(pk)).order_by().values_list("state", "version")[:1]),
+                   None)
+        if row is None or row[0] == LifecycleState.MERGED or row[0] not in _visible_states(request):
+            return None
+        etag = etag_for(SimpleNamespace(state=row[0], version=row[1]))
+        if inm.strip() == "*" or etag in [t.strip() for t in inm.split(",")]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return None
 
     def _as_of(self, request, pk, raw):
         when = parse_datetime(raw)
@@ -297,6 +318,16 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         except golden_svc.ServiceError as exc:
             raise exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
         return self._detail_response(record)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_columns(model, related: tuple) -> tuple[str, ...]:
+    """The record's own columns plus, per reference, its id and display columns."""
+    own = [f.attname for f in model._meta.concrete_fields]
+    for name in related:
+        target = model._meta.get_field(name).related_model
+        own += [f"{name}__id", *(f"{name}__{f}" for f in s.DISPLAY_FIELDS[target])]
+    return tuple(own)
 
 
 def _attname(row, name: str) -> str:
@@ -562,31 +593,33 @@ class XrefView(APIView):
             errors["entity_type"] = [f"One of {', '.join(EntityType.values)}."]
         if errors:
             raise exceptions.ValidationError(errors)
-        xrefs = CrossReference.objects.filter(system__code=params["system"], external_id=params["source_id"])
-        if entity_type:
-            xrefs = xrefs.filter(entity_type=entity_type)
-        xrefs = [x for x in xrefs.order_by("role") if may_read_entity(request, x.entity_type)]
-        types = sorted({x.entity_type for x in xrefs})
+        # Every column of the unique (system, entity type, role, external id) index is constrained, so the
+        # look-up is an index probe; with the external id alone PostgreSQL scans every cross-reference.
+        xrefs = CrossReference.objects.filter(system__code=params["system"], external_id=params["source_id"],
+                                              entity_type__in=[entity_type] if entity_type else EntityType.values,
+                                              role__in=XrefRole.values)
+        xrefs = [x for x in xrefs.order_by("role").values_list("entity_type", "golden_id")
+                 if may_read_entity(request, x[0])]
+        types = sorted({x[0] for x in xrefs})
         if not xrefs:
             raise Http404("No golden record is linked to that system id.")
         if len(types) > 1:
             raise exceptions.ValidationError({"entity_type": [f"That id names a {' and a '.join(types)}; "
                                                               "say which with entity_type."]})
-        xref = xrefs[0]
-        model = golden_model(xref.entity_type)
-        record = golden_svc.follow_merges(model, xref.golden_id)
+        found_type, golden_id = xrefs[0]
+        record = golden_svc.follow_merges(golden_model(found_type), golden_id, fields=("state", "version"))
         if record is None:
             raise Http404("The linked golden record no longer exists.")
-        links = (CrossReference.objects.filter(entity_type=xref.entity_type, golden_id=record.pk)
+        links = (CrossReference.objects.filter(entity_type=found_type, golden_id=record.pk)
                  .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id"))
         context = {"request": request}
         return Response({
-            "entity_type": xref.entity_type,
+            "entity_type": found_type,
             "golden_id": str(record.pk),
             "state": record.state,
             "version": record.version,
-            "url": s.record_url(context, xref.entity_type, record.pk),
-            "xrefs": s.XrefSerializer(links, many=True, context=context).data,
+            "url": s.record_url(context, found_type, record.pk),
+            "xrefs": s.xref_rows(links),
         })
 
 
@@ -633,16 +666,18 @@ class ChangeFeedView(APIView):
         if errors:
             raise exceptions.ValidationError(errors)
         allowed = [t for t in (types or EntityType.values) if may_read_entity(request, t)]
-        events = list(ChangeEvent.objects.filter(id__gt=int(after), entity_type__in=allowed)
-                      .order_by("id")[: limit + 1])
+        feed = ChangeEvent.objects.filter(id__gt=int(after))
+        if len(allowed) < len(EntityType.values):
+            feed = feed.filter(entity_type__in=allowed)
+        events = list(feed.order_by("id").values(*s.CHANGE_COLUMNS)[: limit + 1])
         more = len(events) > limit
         events = events[:limit]
-        cursor = str(events[-1].pk) if events else str(int(after))
+        cursor = str(events[-1]["id"]) if events else str(int(after))
         next_url = None
         if more:
             q = params.copy()
             q["after"] = cursor
             next_url = f"{request.build_absolute_uri(request.path)}?{q.urlencode()}"
-        data = s.ChangeEventSerializer(events, many=True, context={"request": request}).data
+        data = s.change_rows(events, {"request": request})
         return Response({"cursor": cursor, "next": next_url, "results": data})
 

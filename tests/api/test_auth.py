@@ -172,3 +172,24 @@ def test_each_account_has_its_own_quota(seeded, make_token, monkeypatch):
     assert [first.get("/api/v1/customers/").status_code for _ in range(3)] == [200, 200, 429]
     assert second.get("/api/v1/customers/").status_code == 200
     cache.clear()
+
+
+def test_quota_holds_across_a_window_boundary_and_frees_up_after(seeded, make_token, monkeypatch):
+    from django.core.cache import cache
+
+    from mdm.api.auth import ReadThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ReadThrottle, "THROTTLE_RATES", {"mdm_read": "2/min"})
+    clock = [60_000_059.9]  # 0.1 s before a minute window ends
+    monkeypatch.setattr(ReadThrottle, "timer", lambda self: clock[0])
+    client = token_client(make_token("crm")[1])
+    codes = [client.get("/api/v1/customers/").status_code for _ in range(2)]
+    clock[0] += 0.2  # the next window has just begun: the last minute still holds two requests
+    refused = client.get("/api/v1/customers/")
+    codes.append(refused.status_code)
+    clock[0] += 60
+    codes.append(client.get("/api/v1/customers/").status_code)
+    assert codes == [200, 200, 429, 200]
+    assert 0 < float(refused["Retry-After"]) <= 60
+    cache.clear()

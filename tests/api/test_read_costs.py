@@ -1,0 +1,52 @@
+"""What each hot read costs in queries (the load test's mix: detail,
+revalidation, xref look-up, change feed), so an N+1 or an extra round trip
+fails here before it shows in latency; and that the fast renderers answer
+what DRF's serializers would."""
+
+from __future__ import annotations
+
+from mdm.api import serializers as s
+from mdm.models import ChangeEvent, CrossReference
+
+
+def test_detail_read_is_three_queries_with_its_references(world, crm_client, django_assert_num_queries):
+    url = f"/api/v1/customers/{world['acme_de'].pk}/"
+    crm_client.get(url)
+    with django_assert_num_queries(3):  # token+account, record with its references' brief columns, xrefs
+        response = crm_client.get(url)
+    body = response.json()
+    assert body["parent"]["id"] == str(world["acme"].pk) and body["parent"]["display"] == str(world["acme"])
+    assert body["xrefs"] and body["lineage"]
+
+
+def test_revalidation_answers_304_from_state_and_version_alone(world, crm_client, django_assert_num_queries):
+    url = f"/api/v1/customers/{world['acme'].pk}/"
+    etag = crm_client.get(url)["ETag"]
+    with django_assert_num_queries(2):  # token+account, state and version
+        response = crm_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304 and response["ETag"] == etag
+    stale = crm_client.get(url, HTTP_IF_NONE_MATCH='"999"')
+    assert stale.status_code == 200 and stale["ETag"] == etag
+
+
+def test_revalidating_a_pending_record_without_the_right_is_still_404(world, crm_client):
+    url = f"/api/v1/customers/{world['pending_customer'].pk}/"
+    assert crm_client.get(url, HTTP_IF_NONE_MATCH="*").status_code == 404
+
+
+def test_xref_lookup_and_change_feed_query_counts(world, crm_client, django_assert_num_queries):
+    crm_client.get("/api/v1/xref/", {"system": "crm", "source_id": "CRM-1"})
+    with django_assert_num_queries(4):  # token+account, the xref, the golden's state, its xrefs
+        assert crm_client.get("/api/v1/xref/", {"system": "crm", "source_id": "CRM-1"}).status_code == 200
+    with django_assert_num_queries(2):  # token+account, one page of events
+        assert crm_client.get("/api/v1/changes/", {"limit": 5}).status_code == 200
+
+
+def test_fast_renderers_match_the_drf_serializers(world, rf):
+    context = {"request": rf.get("/")}
+    links = list(CrossReference.objects.select_related("system").order_by("id"))
+    assert s.xref_rows(links) == s.XrefSerializer(links, many=True, context=context).data
+    events = list(ChangeEvent.objects.order_by("id"))
+    rows = list(ChangeEvent.objects.order_by("id").values(*s.CHANGE_COLUMNS))
+    assert events and s.change_rows(rows, context) == s.ChangeEventSerializer(events, many=True,
+                                                                              context=context).data
