@@ -1,14 +1,25 @@
 """Operations endpoints: ``/healthz`` (database and broker) and ``/metrics``
 (Prometheus text format).
 
-The metrics are gauges computed from the database at scrape time, so any
-number of web processes and workers report the same numbers without
-prometheus-client's multiprocess mode.  ``MDM_METRICS_TOKEN`` (optional)
-requires ``Authorization: Bearer <token>`` on /metrics."""
+Two kinds of metrics:
+
+* gauges computed from the database at scrape time (sync deliveries), the
+  same whichever process answers the scrape;
+* the request-latency histogram ``mdm_http_request_duration_seconds``
+  (method, view, status), observed by gunicorn's request hooks
+  (``mdm/gunicorn.conf.py``) in every worker.  Under gunicorn,
+  ``PROMETHEUS_MULTIPROC_DIR`` is set and each worker writes its samples to
+  its own file there (prometheus-client's multiprocess mode); a scrape,
+  answered by any one worker, sums every worker's files, so the counts are
+  the whole server's and survive worker restarts.
+
+``MDM_METRICS_TOKEN`` (optional) requires ``Authorization: Bearer <token>``
+on /metrics."""
 
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 
@@ -55,6 +66,41 @@ def healthz(request):
                          "seconds": round(time.monotonic() - started, 3)}, status=200 if healthy else 503)
 
 
+logger = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+_request_seconds = None
+
+
+def request_histogram():
+    """The request-latency histogram of this process (created on first use,
+    after gunicorn has set ``PROMETHEUS_MULTIPROC_DIR`` for the worker)."""
+    global _request_seconds
+    if _request_seconds is None:
+        from prometheus_client import Histogram
+
+        _request_seconds = Histogram(
+            "mdm_http_request_duration_seconds", "Time from a request's arrival to its response, by view",
+            ["method", "view", "status"], buckets=LATENCY_BUCKETS, registry=None)
+    return _request_seconds
+
+
+def view_label(path: str) -> str:
+    """The URL name the path resolves to (``api:customer-detail``): a label
+    with a bounded set of values, unlike the path itself."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return "unmatched"
+    return match.view_name or "unnamed"
+
+
+def observe_request(method: str, path: str, status: int, seconds: float) -> None:
+    request_histogram().labels(method=method, view=view_label(path), status=str(status)).observe(seconds)
+
+
 class SyncCollector:
     """Gauges from ``sync.selectors.sync_health()``, computed per scrape."""
 
@@ -63,7 +109,11 @@ class SyncCollector:
 
         from sync.selectors import sync_health
 
-        rows = sync_health()
+        try:
+            rows = sync_health()
+        except Exception:  # noqa: BLE001 - the latency metrics are still worth serving without the database
+            logger.exception("sync gauges unavailable for this scrape")
+            return
         deliveries = GaugeMetricFamily("mdm_sync_deliveries", "Deliveries by target system and status",
                                        labels=["system", "status"])
         problems = GaugeMetricFamily("mdm_sync_problem_deliveries",
@@ -102,4 +152,10 @@ def metrics(request):
             return HttpResponse("metrics token required\n", status=401, content_type="text/plain")
     registry = CollectorRegistry()
     registry.register(SyncCollector())
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)  # every worker's samples, summed
+    else:
+        registry.register(request_histogram())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
