@@ -2,10 +2,10 @@
 throughput and latency on PostgreSQL.
 
 Setup (not measured): approved golden customers written with COPY straight
-into the tables, plus their blocking keys so real-time matching has the
-same index it would have in production.  Rows already there are reused, so
-a 1,000,000 run after a 100,000 run only adds the difference.  The setup
-writes no history rows for these synthetic goldens.
+into the tables, with a CRM source record, cross-reference, lineage,
+blocking keys and change-feed event each (``mdm.loadtest.dataset``, shared
+with ``load_test``).  Rows already there are reused, so a 1,000,000 run
+after a 100,000 run only adds the difference.
 
 Measured, all through the real HTTP stack in-process (Django's test
 ``Client``: URL routing, middleware, DRF authentication with a real knox
@@ -23,7 +23,6 @@ token, throttling, serialisation, JSON) but without a network socket:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import statistics
@@ -36,47 +35,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from mdm.loadtest.dataset import company, ensure_customers, erp_record
 from mdm.models import Customer
 from mdm.services.accounts import create_service_account
-
-WORDS_B = ("Analytics Logistics Systems Dynamics Solutions Partners Holdings Industries Consulting Advisory "
-           "Engineering Networks Resources Ventures Capital Energy Foods Pharma Robotics Software Media Labs "
-           "Health Insurance Finance Textiles Metals Chemicals Plastics Motors Aviation Marine Rail Freight "
-           "Construction Realty Interiors Design Print Packaging Water Power Solar Wind Mining Timber Paper "
-           "Security Telecom Data Cloud Devices Optics Sensors Tools Machines Instruments Retail Fashion").split()
-WORDS_C = ("Group Company Trading Services International Europe Worldwide Technologies Associates Brothers "
-           "Enterprises Alliance Collective Works Studio Agency Network Bureau Institute Foundation").split()
-FORMS = ("Ltd", "GmbH", "BV", "SAS", "SA", "AB", "plc", "Srl")
-COUNTRIES = (("GB", "GBP", "London"), ("DE", "EUR", "Berlin"), ("NL", "EUR", "Amsterdam"), ("FR", "EUR", "Paris"),
-             ("SE", "SEK", "Stockholm"), ("ES", "EUR", "Madrid"), ("IT", "EUR", "Milan"), ("IE", "EUR", "Dublin"))
-
-
-SYLLABLES = ("ka lo mi ra te su no vi da pe ro ze ba li mo tu ne sa fi go ha ju ke la ma ni po qu re si "
-             "ta vo wa xe ya zo bri cla dre fro").split()
-
-
-def company(i: int) -> dict:
-    """A deterministic, distinct synthetic company for index ``i`` (brand
-    names from syllables, so name blocks stay realistically small)."""
-    n_syl = len(SYLLABLES)
-    brand = (SYLLABLES[i % n_syl] + SYLLABLES[(i // n_syl) % n_syl] + SYLLABLES[(i // n_syl ** 2) % n_syl]).title()
-    rest = i // n_syl ** 3
-    b = WORDS_B[rest % len(WORDS_B)]
-    c = WORDS_C[(rest // len(WORDS_B)) % len(WORDS_C)]
-    country, currency, city = COUNTRIES[(i * 7) % len(COUNTRIES)]
-    name = f"{brand} {b} {c} {FORMS[(i * 3) % len(FORMS)]}"
-    return {
-        "legal_name": name,
-        "tax_id": f"{country}{100000000 + i:09d}",
-        "country": country,
-        "currency": currency,
-        "city": city,
-        "postcode": f"{10000 + i % 89999}",
-        "website": f"{brand}{b}{i}.example".lower(),
-        "payment_terms": "NET30",
-        "status": "active",
-    }
-
 
 def pct(values, p):
     ordered = sorted(values)
@@ -105,7 +66,7 @@ class Command(BaseCommand):
         ensure_groups()
         seed_defaults()
         t0 = time.perf_counter()
-        created = self._ensure_customers(customers)
+        created = ensure_customers(customers, log=self.stdout.write)
         self.stdout.write(f"setup: {created:,} golden customers added in {time.perf_counter() - t0:.1f} s "
                           f"(now {Customer.objects.filter(state='approved').count():,} approved)")
         name = f"bench-{uuid.uuid4().hex[:6]}"
@@ -123,42 +84,6 @@ class Command(BaseCommand):
         if json_out:
             with open(json_out, "w") as fh:
                 json.dump(figures, fh, indent=2)
-
-    def _ensure_customers(self, target: int) -> int:
-        have = Customer.objects.count()
-        if have >= target:
-            return 0
-        from mdm.services.matching import blocking_keys
-
-        cols = ("id", "state", "version", "lineage", "is_valid", "created_at", "updated_at", "approved_at",
-                "legal_name", "trading_name", "tax_id", "registration_number", "lei", "duns", "website", "phone",
-                "email", "address_line", "city", "postcode", "country", "currency", "payment_terms", "industry",
-                "account_owner", "status")
-        base = timezone.now() - dt.timedelta(days=30)
-        batch = 50_000
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            for start in range(have, target, batch):
-                stop = min(target, start + batch)
-                rows, keys = [], []
-                for i in range(start, stop):  # keys first: the matcher may query, which a COPY in flight forbids
-                    c = company(i)
-                    gid = uuid.UUID(int=random.getrandbits(128), version=4)
-                    at = base + dt.timedelta(milliseconds=i)
-                    rows.append((gid, "approved", 1, "{}", True, at, at, at, c["legal_name"], "", c["tax_id"], "",
-                                 "", "", c["website"], "", "", "", c["city"], c["postcode"], c["country"],
-                                 c["currency"], c["payment_terms"], "", "", c["status"]))
-                    keys += [(gid, key) for key in blocking_keys("customer", {**c, "trading_name": ""})]
-                with raw.copy(f"COPY mdm_customer ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                with raw.copy("COPY mdm_blockingkey (entity_type, key, golden_id) FROM STDIN") as copy:
-                    for gid, key in keys:
-                        copy.write_row(("customer", key, gid))
-                self.stdout.write(f"  … {stop:,} customers")
-            cursor.execute("ANALYZE mdm_customer")
-            cursor.execute("ANALYZE mdm_blockingkey")
-        return target - have
 
     # --- measurements ----------------------------------------------------------------------------
     def _full_pull(self, client, page_size) -> dict:
@@ -197,18 +122,12 @@ class Command(BaseCommand):
                               f"p95 {pct(times, 95):.1f} ms")
         return out
 
-    def _erp_record(self, source_id: str, c: dict) -> dict:
-        return {"entity_type": "customer", "source_id": source_id, "data": {
-            "customer_name": c["legal_name"], "vat_id": c["tax_id"], "country_code": c["country"],
-            "currency": c["currency"], "city": c["city"], "zip": c["postcode"], "payment_terms": "NET30",
-            "status": "active"}}
-
     def _bulk(self, client, total, customers) -> dict:
         limit = settings.MDM_BULK_LIMIT
         run = uuid.uuid4().hex[:6]
         # new companies (indexes past the goldens) so each record goes through matching and a new golden
         offset = customers + 10_000_000 + random.randrange(10_000_000)
-        records = [self._erp_record(f"B{run}-{i}", company(offset + i)) for i in range(total)]
+        records = [erp_record(f"B{run}-{i}", company(offset + i)) for i in range(total)]
         outcomes: dict[str, int] = {}
         t0 = time.perf_counter()
         for start in range(0, total, limit):
@@ -230,7 +149,7 @@ class Command(BaseCommand):
         times, decisions = [], {}
         for k in range(n):
             c = company(rng.randrange(customers))
-            body = json.dumps(self._erp_record(f"S{run}-{k}", c))
+            body = json.dumps(erp_record(f"S{run}-{k}", c))
             t0 = time.perf_counter()
             response = client.post("/api/v1/source-records/", body, content_type="application/json")
             times.append((time.perf_counter() - t0) * 1000)
