@@ -42,18 +42,19 @@ _AS_IS = {
 }
 
 
-def _copy_value(field, connection):
+def _copy_value(field, connection, *, adding: bool = True):
     """A function turning an object into the value COPY stores for ``field``:
     the field's own ``pre_save``/``get_db_prep_save`` unless the value is of
     a plain type that conversion would return unchanged (most columns), and
-    JSON as text, which PostgreSQL parses, rather than psycopg's wrapper."""
+    JSON as text, which PostgreSQL parses, rather than psycopg's wrapper.
+    ``adding``: for a new row (``auto_now_add`` applies) or an update."""
     attname = field.attname
     target = field.target_field if field.is_relation else field
     kind = target.get_internal_type()
-    needs_pre_save = bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+    needs_pre_save = bool(getattr(field, "auto_now", False) or (adding and getattr(field, "auto_now_add", False)))
 
     def slow(obj):
-        return field.get_db_prep_save(field.pre_save(obj, True), connection)
+        return field.get_db_prep_save(field.pre_save(obj, adding), connection)
 
     if needs_pre_save:
         return slow
@@ -114,7 +115,9 @@ def insert(model, objs: list, *, using: str | None = None) -> list:
 
 
 def update(model, objs: list, fields: list[str], *, using: str | None = None) -> int:
-    """Write ``fields`` of existing ``objs`` back, one pipelined statement per row."""
+    """Write ``fields`` of existing ``objs`` back: on PostgreSQL the rows are
+    COPied into a temporary table and applied with one ``UPDATE … FROM``;
+    elsewhere (and for a few rows) one pipelined statement per row."""
     if not objs or not fields:
         return 0
     using = using or router.db_for_write(model)
@@ -122,6 +125,8 @@ def update(model, objs: list, fields: list[str], *, using: str | None = None) ->
     qn = connection.ops.quote_name
     meta = model._meta
     targets = [meta.get_field(name) for name in fields]
+    if connection.vendor == "postgresql" and len(objs) >= COPY_MIN_ROWS:
+        return _update_copy(model, objs, targets, connection, using)
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in targets), qn(meta.pk.column))
     rows = [[f.get_db_prep_save(f.pre_save(obj, False), connection) for f in targets]
@@ -131,12 +136,70 @@ def update(model, objs: list, fields: list[str], *, using: str | None = None) ->
     return len(rows)
 
 
+def _update_copy(model, objs, targets, connection, using) -> int:
+    qn = connection.ops.quote_name
+    meta = model._meta
+    columns = [meta.pk, *targets]
+    stage = f"mdm_stage_{meta.db_table}_{abs(hash(tuple(f.column for f in columns))) % 10**8}"
+    getters = [_copy_value(f, connection, adding=False) for f in columns]
+    names = ", ".join(qn(f.column) for f in columns)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        # one staging table per connection and column set, emptied at each commit
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {qn(stage)} ON COMMIT DELETE ROWS AS "
+                       f"SELECT {names} FROM {qn(meta.db_table)} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {qn(stage)} ({names}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([get(obj) for get in getters])
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} AS t SET "
+            + ", ".join(f"{qn(f.column)} = s.{qn(f.column)}" for f in targets)
+            + f" FROM {qn(stage)} AS s WHERE t.{qn(meta.pk.column)} = s.{qn(meta.pk.column)}")
+        cursor.execute(f"TRUNCATE {qn(stage)}")  # several updates of one table in one transaction
+    return len(objs)
+
+
+def copy_rows(model, columns: list[str], rows, *, using: str | None = None) -> int:
+    """COPY ``rows`` (tuples of database values for the ``columns``, by
+    attname) into ``model``'s table, without building model instances: for
+    derived rows written by the thousand (blocking keys, queue rows).
+    Other databases than PostgreSQL get ``bulk_create``."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql" or len(rows) < COPY_MIN_ROWS:
+        model._base_manager.using(using).bulk_create(
+            [model(**dict(zip(columns, row))) for row in rows])
+        return len(rows)
+    meta = model._meta
+    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)  # (attnames too)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    return len(rows)
+
+
+class _NoHistoryUser:
+    """Stands for an object without ``_history_user``: asks simple-history
+    for its default user (the request's, or the configured getter's)."""
+
+
+def _next_ids(cursor, connection, table: str, column: str, n: int) -> list[int]:
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                   [connection.ops.quote_name(table), column, n])
+    return [value for (value,) in cursor.fetchall()]
+
+
 def history(model, objs: list, *, update: bool, default_user=None, custom_historical_attrs=None,
             using: str | None = None) -> list:
     """One history row per object (as simple-history's ``bulk_history_create``
     builds it), inserted with :func:`insert` and queued for the audit chain.
     An object's ``_history_attrs`` (a dict) overrides ``custom_historical_attrs``
-    for its row, e.g. its own correlation id."""
+    for its row, e.g. its own correlation id.  On PostgreSQL the rows go
+    straight from the objects into COPY; elsewhere history model instances
+    are built.  Returns the new history ids."""
     from mdm import audit_chain
     from mdm.models import AuditPending
 
@@ -144,6 +207,11 @@ def history(model, objs: list, *, update: bool, default_user=None, custom_histor
     now = timezone.now()
     kind = "~" if update else "+"
     extra = custom_historical_attrs or {}
+    using = using or router.db_for_write(hmodel)
+    connection = connections[using]
+    label = model._meta.label_lower
+    if connection.vendor == "postgresql" and len(objs) >= COPY_MIN_ROWS:
+        return _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, using)
     tracked = [f.attname for f in hmodel.tracked_fields]
     rows = []
     for obj in objs:
@@ -153,12 +221,59 @@ def history(model, objs: list, *, update: bool, default_user=None, custom_histor
                      history_type=kind, **{name: getattr(obj, name) for name in tracked},
                      **{**extra, **getattr(obj, "_history_attrs", {})})
         rows.append(row)
-    using = using or router.db_for_write(hmodel)
     insert(hmodel, rows, using=using)
-    label = model._meta.label_lower
     insert(AuditPending, [AuditPending(model=label, history_id=row.pk) for row in rows], using=using)
     audit_chain.schedule_seal(using, len(rows))
-    return rows
+    return [row.pk for row in rows]
+
+
+def _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, using) -> list[int]:
+    """:func:`history` on PostgreSQL: each history row's values taken from the
+    object through the tracked field's own conversion, the audit columns from
+    the context, the ids from the history table's sequence."""
+    from mdm import audit_chain
+    from mdm.models import AuditPending
+
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    tracked = {f.attname for f in hmodel.tracked_fields}
+    columns, getters = [], []
+    hmeta = hmodel._meta
+    pk_field = hmeta.pk
+    for f in hmeta.concrete_fields:
+        if f is pk_field:
+            continue
+        columns.append(qn(f.column))
+        # a tracked column through the history model's copy of the field (no auto_now there: the
+        # value is the object's, as written a moment ago); the audit columns from the context
+        getters.append(_copy_value(f, connection) if f.attname in tracked else (f.attname, f.get_default()))
+    special_names = {"history_date", "history_user_id", "history_change_reason", "history_type"}
+    fallback_user = default_user or hmodel.get_default_history_user(_NoHistoryUser())
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        ids = _next_ids(cursor, connection, hmeta.db_table, pk_field.column, len(objs))
+        sql = f"COPY {qn(hmeta.db_table)} ({qn(pk_field.column)}, {', '.join(columns)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for hid, obj in zip(ids, objs):
+                own = getattr(obj, "_history_attrs", None)
+                audit = {**extra, **own} if own else extra
+                user = getattr(obj, "_history_user", fallback_user)
+                special = {
+                    "history_date": getattr(obj, "_history_date", now),
+                    "history_user_id": getattr(user, "pk", user),
+                    "history_change_reason": get_change_reason_from_object(obj) or "",
+                    "history_type": kind,
+                }
+                row = [hid]
+                for get in getters:
+                    if isinstance(get, tuple):
+                        name, default = get
+                        row.append(special[name] if name in special_names else audit.get(name, default))
+                    else:
+                        row.append(get(obj))
+                copy.write_row(row)
+    copy_rows(AuditPending, ["model", "history_id", "created_at"], ((label, hid, now) for hid in ids), using=using)
+    audit_chain.schedule_seal(using, len(ids))
+    return ids
 
 
 def create_with_history(objs: list, model, *, default_user=None, custom_historical_attrs=None) -> list:

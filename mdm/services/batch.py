@@ -6,14 +6,14 @@ who/why/origin, lineage, validation, blocking keys, review tasks)."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 from django.db.models import F
 from django.utils import timezone
 
 from mdm import canonical, survivorship
 from mdm.audit import current, history_attrs
-from mdm.bulkwrite import create_with_history, insert, update_with_history
+from mdm.bulkwrite import copy_rows, create_with_history, update_with_history
 from mdm.choices import EntityType, IngestOutcome, LifecycleState, MatchDecision, SystemKind, XrefRole
 from mdm.events import master_changed
 from mdm.models import (
@@ -126,26 +126,22 @@ class Batch:
         against the earlier records of the chunk that share a blocking key
         (any of them may start a golden this record then joins).  The
         decisions themselves are then taken in arrival order."""
-        from mdm.services.matching import BLOCK_CAP, _as_strings, blocking_keys, blocks, matcher_for, score_pairs
+        from mdm.services.matching import (BLOCK_CAP, _as_strings, blocking_keys, candidate_rows, matcher_for,
+                                           score_pairs, shortlists)
 
         matcher = matcher_for(self.entity_type)
         self._with_golden_refs(new_items)
         keys_of = {item.index: blocking_keys(self.entity_type, item.match_values) for item in new_items}
-        by_key = blocks(self.entity_type, {k for keys in keys_of.values() for k in keys})
-        shortlist: dict = {}
-        for item in new_items:
-            shared = Counter(gid for key in keys_of[item.index] for gid in by_key.get(key, ()))
-            shortlist[item.index] = [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))
-                                     [:CANDIDATES_PER_RECORD]]
+        lists = shortlists(self.entity_type, [keys_of[item.index] for item in new_items],
+                           limit=CANDIDATES_PER_RECORD)
+        shortlist = {item.index: ids for item, ids in zip(new_items, lists)}
         wanted = {gid for ids in shortlist.values() for gid in ids}
         records = [_as_strings(item.match_values) for item in new_items]
         rows = list(records)
         row_of: dict = {}  # golden id -> its row in ``rows``
-        if wanted:
-            for golden in (self.model.objects.filter(pk__in=wanted, state__in=golden_svc.LIVE_STATES)
-                           .only(*canonical.field_names(self.entity_type))):
-                row_of[golden.pk] = len(rows)
-                rows.append(_as_strings(golden_svc.golden_values(golden)))
+        for gid, values in candidate_rows(self.entity_type, wanted, golden_svc.LIVE_STATES).items():
+            row_of[gid] = len(rows)
+            rows.append(values)
         in_chunk: dict[str, list[int]] = defaultdict(list)  # key -> positions of chunk records holding it
         for pos, item in enumerate(new_items):
             for key in keys_of[item.index]:
@@ -164,6 +160,12 @@ class Batch:
             ib.extend(near)
         pair_score = dict(zip(zip(ia, ib), (float(x) for x in score_pairs(matcher, rows, ia, ib))))
 
+        thresholds = matcher.thresholds  # (computed on each use: once per chunk here)
+
+        def decide(score: float) -> str:
+            return (MatchDecision.MATCH if score >= thresholds["match"] else
+                    MatchDecision.REVIEW if score >= thresholds["review"] else MatchDecision.NEW)
+
         started: dict[int, uuid.UUID] = {}  # chunk position -> the new golden it started
         links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
         for pos, item in enumerate(new_items):
@@ -174,7 +176,7 @@ class Batch:
             for p in earlier[pos]:
                 if p in started:
                     scored.append((pair_score[(pos, p)], str(started[p]), started[p], p))
-            scored = [(s, key, gid, row, matcher.decide(s)) for s, key, gid, row in scored]
+            scored = [(s, key, gid, row, decide(s)) for s, key, gid, row in scored]
             scored = [t for t in scored if t[4] != MatchDecision.NEW]
             scored.sort(key=lambda t: (-t[0], t[1]))
             if scored and scored[0][4] == MatchDecision.MATCH:
@@ -246,6 +248,7 @@ class Batch:
         if existing:
             for sr in (SourceRecord.objects.filter(xref__entity_type=self.entity_type,
                                                    xref__golden_id__in=list(existing))
+                       .defer("payload")  # the build reads the mapped form only
                        .select_related("system").annotate(golden_id=F("xref__golden_id"))):
                 sources[sr.golden_id].append(sr)
         overrides: dict = defaultdict(dict)
@@ -300,7 +303,7 @@ class Batch:
                                 custom_historical_attrs=self.hist)
         written = [r.pk for r in (*to_create, *to_update)]
         if written:
-            self._replace_derived(written, issues_of, keys_of)
+            self._replace_derived([r.pk for r in to_update], issues_of, keys_of)
         for record in changed_approved:
             master_changed.send(sender=self.model, record=record, change="updated", extra={"needs_approval": True})
         for record in (*to_create, *to_update):
@@ -330,18 +333,27 @@ class Batch:
         for entity_type, ids in waiting.items():
             Batch(None, entity_type, [])._build(ids, {})
 
-    def _replace_derived(self, ids, issues_of, keys_of) -> None:
-        ValidationIssue.objects.filter(entity_type=self.entity_type, golden_id__in=ids).delete()
-        insert(ValidationIssue, [
-            ValidationIssue(entity_type=self.entity_type, golden_id=gid, rule=i.rule, field=i.field,
-                            message=i.message, hint=i.hint)
-            for gid, issues in issues_of.items() for i in issues
-        ])
-        BlockingKey.objects.filter(entity_type=self.entity_type, golden_id__in=ids).delete()
-        insert(BlockingKey, [
-            BlockingKey(entity_type=self.entity_type, golden_id=gid, key=k)
-            for gid, keys in keys_of.items() for k in keys
-        ])
+    def _replace_derived(self, updated_ids, issues_of, keys_of) -> None:
+        """Validation issues and blocking keys of the records written: new
+        records' are inserted; for updated ones the issues are replaced and
+        the keys changed by difference (a rebuild usually adds or drops a
+        key or two of a dozen)."""
+        if updated_ids:
+            ValidationIssue.objects.filter(entity_type=self.entity_type, golden_id__in=updated_ids).delete()
+        copy_rows(ValidationIssue, ["entity_type", "golden_id", "rule", "field", "message", "hint", "created_at"],
+                  ((self.entity_type, gid, i.rule, i.field, i.message, i.hint, self.now)
+                   for gid, issues in issues_of.items() for i in issues))
+        old_keys: dict = defaultdict(dict)  # golden id -> {key: row id}
+        if updated_ids:
+            for pk, gid, key in (BlockingKey.objects.filter(entity_type=self.entity_type, golden_id__in=updated_ids)
+                                 .order_by().values_list("pk", "golden_id", "key")):
+                old_keys[gid][key] = pk
+        stale = [pk for gid, keys in old_keys.items() for key, pk in keys.items() if key not in keys_of[gid]]
+        if stale:
+            BlockingKey.objects.filter(pk__in=stale).delete()
+        copy_rows(BlockingKey, ["entity_type", "golden_id", "key"],
+                  ((self.entity_type, gid, k) for gid, keys in keys_of.items() for k in keys
+                   if k not in old_keys.get(gid, ())))
 
     def _erp_bound_ids(self, ids) -> set:
         bound = set(CrossReference.objects.filter(entity_type=self.entity_type, golden_id__in=ids,
@@ -388,6 +400,20 @@ class RefResolver:
                 for obj in (model.objects.filter(**{f"{natural}__in": missing})
                             .exclude(state=LifecycleState.MERGED).order_by("created_at")):
                     self.cache.setdefault((ref_type, system, getattr(obj, natural)), obj)
+            # what is left may be a golden id (as ``resolve_ref`` allows), or unknown
+            missing = {v for v in values if (ref_type, system, v) not in self.cache}
+            id_of = {}
+            for v in missing:
+                try:
+                    id_of[v] = uuid.UUID(v)
+                except ValueError:
+                    pass
+            by_id = {o.pk: o for o in model.objects.filter(pk__in=set(id_of.values()))} if id_of else {}
+            for v in missing:
+                obj = by_id.get(id_of.get(v))
+                if obj is not None and obj.merged_into_id:
+                    obj = golden_svc.follow_merges(model, obj.pk)
+                self.cache[(ref_type, system, v)] = obj
 
     def __call__(self, ref_type: str, system: str, value: str):
         key = (ref_type, system, value)

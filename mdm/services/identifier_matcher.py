@@ -60,5 +60,8 @@ class IdentifierMatcher:
     def score_many(self, record, candidates):
         return [self.score(record, c)[0] for c in candidates]
 
+    thresholds = {"match": 0.9, "review": 0.4}
+
     def decide(self, score: float) -> str:
-        return "match" if score >= 0.9 else "review" if score >= 0.4 else "new"
+        t = self.thresholds
+        return "match" if score >= t["match"] else "review" if score >= t["review"] else "new"

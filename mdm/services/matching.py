@@ -29,6 +29,7 @@ def invalidate_cache(*_args, **_kwargs) -> None:
         _matchers.clear()
         _keys_memo.clear()
         _normalized_memo.clear()
+        _columns_of.clear()
 
 
 SHIPPED_PARAMS = Path(__file__).resolve().parent.parent / "matching" / "params"
@@ -66,38 +67,64 @@ def matcher_for(entity_type: str):
         _matchers[entity_type] = (now, source, matcher)
         _keys_memo.clear()  # results of the replaced matcher (its id may be reused)
         _normalized_memo.clear()
+        _columns_of.clear()
     return matcher
 
 
 def blocking_keys(entity_type: str, values: dict) -> list[str]:
-    """The record's blocking keys.  Remembered for a while: ingest asks for
-    a new record's keys to match it, then again for the golden it starts
-    (the same values), and normalising is the costly part."""
+    """The record's blocking keys, from its normalised form (:func:`normalized`)."""
     matcher = matcher_for(entity_type)
     strings = _as_strings(values)
-    return list(_remember(_keys_memo, KEYS_MEMO_SIZE, (id(matcher), tuple(sorted(strings.items()))),
-                          lambda: sorted({k[:160] for k in matcher.blocking_keys(strings) if k})))
+    if not hasattr(matcher, "spec"):
+        return sorted({k[:160] for k in matcher.blocking_keys(strings) if k})
+    key = _memo_key(matcher, strings)
+    keys = _keys_memo.get(key)
+    if keys is None:
+        norm = normalized(matcher, strings, key=key)  # what Matcher.blocking_keys normalises, shared
+        keys = sorted({k[:160] for rule in matcher.rules for k in rule.keys(norm) if k})
+        _store(_keys_memo, KEYS_MEMO_SIZE, key, keys)
+    return list(keys)
 
 
-def _remember(memo: dict, size: int, key, compute):
-    """``memo[key]``, computed on first use; a full memo starts over (the
-    matcher's id in every key keeps entity types apart)."""
-    value = memo.get(key)
-    if value is None:
-        value = compute()
-        if len(memo) >= size:
-            memo.clear()
-        memo[key] = value
-    return value
+def normalized(matcher, strings: dict, *, key=None) -> dict:
+    """The record's compared columns, normalised; remembered by the values of
+    those columns only, so a record, the golden it starts and the same golden
+    read back later share one entry (normalising is the costly part of
+    blocking and scoring)."""
+    from mdm.matching.table import normalize_record
+
+    key = key or _memo_key(matcher, strings)
+    norm = _normalized_memo.get(key)
+    if norm is None:
+        norm = normalize_record(matcher.spec, strings)
+        _store(_normalized_memo, NORMALIZED_MEMO_SIZE, key, norm)
+    return norm
 
 
-KEYS_MEMO_SIZE = 20_000
+def _memo_key(matcher, strings: dict) -> tuple:
+    columns = _columns_of.get(id(matcher))
+    if columns is None:
+        spec = matcher.spec
+        columns = _columns_of[id(matcher)] = tuple(
+            dict.fromkeys([*spec._column_types, *([spec.country_column] if spec.country_column else [])]))
+    return (id(matcher), *(strings.get(c) for c in columns))
+
+
+def _store(memo: dict, size: int, key, value) -> None:
+    """Remember ``value``; a full memo starts over (the matcher's id in every
+    key keeps entity types and replaced matchers apart)."""
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
+
+
+KEYS_MEMO_SIZE = 100_000
 _keys_memo: dict = {}
-# Normalised records for scoring.  Goldens in large blocks are candidates for
-# many arriving records, chunk after chunk; normalising them is most of the
-# cost of scoring, so the last 100,000 are remembered.
+# Normalised records.  Goldens in large blocks are candidates for many
+# arriving records, chunk after chunk, so the last 100,000 are remembered.
 NORMALIZED_MEMO_SIZE = 100_000
 _normalized_memo: dict = {}
+_columns_of: dict = {}
 
 
 def _as_strings(values: dict) -> dict:
@@ -108,13 +135,30 @@ def blocks(entity_type: str, keys, *, cap: int = BLOCK_CAP, min_size: int = 1) -
     """Golden ids per blocking key (persisted ``BlockingKey`` rows), leaving
     out keys shared by more than ``cap`` goldens — too common to tell
     anything ("group", "london") — and blocks smaller than ``min_size``.
-    Block sizes are read first, so a giant block's ids are never fetched."""
+    Block sizes are counted in the database first, so a giant block's ids
+    are never sent; on PostgreSQL that is one statement with the keys as one
+    array parameter."""
     from collections import defaultdict
 
+    from django.db import connection
     from django.db.models import Count
 
     keys = sorted(set(keys))
     by_key: dict[str, list] = defaultdict(list)
+    if not keys:
+        return by_key
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(BlockingKey._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH usable AS (SELECT key FROM {table} WHERE entity_type = %s AND key = ANY(%s) "
+                f"GROUP BY key HAVING count(*) BETWEEN %s AND %s) "
+                f"SELECT b.key, b.golden_id FROM {table} b JOIN usable u ON u.key = b.key "
+                f"WHERE b.entity_type = %s",
+                [entity_type, keys, min_size, cap, entity_type])
+            for key, gid in cursor.fetchall():
+                by_key[key].append(gid)
+        return by_key
     for start in range(0, len(keys), 900):
         part = keys[start:start + 900]
         sizes = dict(BlockingKey.objects.filter(entity_type=entity_type, key__in=part)
@@ -127,6 +171,97 @@ def blocks(entity_type: str, keys, *, cap: int = BLOCK_CAP, min_size: int = 1) -
     return by_key
 
 
+def shortlists(entity_type: str, keys_per_record: list[list[str]], *, limit: int,
+               cap: int = BLOCK_CAP) -> list[list]:
+    """For each record (its blocking keys), the ``limit`` goldens sharing the
+    most usable keys with it (blocks of at most ``cap``), ties by id.  On
+    PostgreSQL the counting and ranking happen in the database, so only the
+    short lists travel — not every member of every block (hundreds per key
+    once the hub holds a few hundred thousand records)."""
+    from collections import Counter
+
+    from django.db import connection
+
+    out: list[list] = [[] for _ in keys_per_record]
+    if not any(keys_per_record):
+        return out
+    if connection.vendor != "postgresql":
+        by_key = blocks(entity_type, {k for keys in keys_per_record for k in keys}, cap=cap)
+        for pos, keys in enumerate(keys_per_record):
+            shared = Counter(gid for key in keys for gid in by_key.get(key, ()))
+            out[pos] = [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]]
+        return out
+    positions, flat = [], []
+    for pos, keys in enumerate(keys_per_record):
+        for key in keys:
+            positions.append(pos)
+            flat.append(key)
+    table = connection.ops.quote_name(BlockingKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH wanted(pos, key) AS (SELECT * FROM unnest(%s::int[], %s::text[])), "
+            f"usable AS (SELECT key FROM {table} WHERE entity_type = %s AND key = ANY(%s) "
+            f"           GROUP BY key HAVING count(*) <= %s), "
+            f"shared AS (SELECT w.pos, b.golden_id, count(*) AS n FROM wanted w "
+            f"           JOIN usable u ON u.key = w.key "
+            f"           JOIN {table} b ON b.entity_type = %s AND b.key = w.key GROUP BY w.pos, b.golden_id), "
+            f"ranked AS (SELECT pos, golden_id, row_number() OVER "
+            f"           (PARTITION BY pos ORDER BY n DESC, golden_id::text) AS r FROM shared) "
+            f"SELECT pos, golden_id FROM ranked WHERE r <= %s ORDER BY pos, r",
+            [positions, flat, entity_type, sorted(set(flat)), cap, entity_type, limit])
+        for pos, gid in cursor.fetchall():
+            out[pos].append(gid)
+    return out
+
+
+def candidate_rows(entity_type: str, ids, states) -> dict:
+    """Golden id → the values matching compares (as ``golden_values`` gives
+    them, as strings), for the live goldens among ``ids``: only the columns
+    the matcher reads, without model instances — a chunk of arriving records
+    has up to tens of thousands of candidates."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from mdm import canonical
+    from mdm.models import golden_model
+
+    matcher = matcher_for(entity_type)
+    model = golden_model(entity_type)
+    fields = {f.name: f for f in canonical.fields_for(entity_type)}
+    if hasattr(matcher, "spec"):
+        spec = matcher.spec
+        wanted = [c for c in dict.fromkeys([*spec._column_types, spec.country_column]) if c in fields]
+    else:
+        wanted = list(fields)
+    attnames = [f"{name}_id" if fields[name].kind == "ref" else name for name in wanted]
+    ids = list(ids)
+    if not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        meta = model._meta
+        columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {qn(meta.pk.column)}, {columns} FROM {qn(meta.db_table)} "
+                           f"WHERE {qn(meta.pk.column)} = ANY(%s) AND state = ANY(%s)", [ids, list(states)])
+            fetched = cursor.fetchall()
+    else:
+        fetched = list(model.objects.filter(pk__in=ids, state__in=states).values_list("pk", *attnames))
+
+    def text(value):
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value) if not isinstance(value, str) else value
+
+    out = {}
+    for row in fetched:
+        out[row[0]] = {name: text(v) for name, v in zip(wanted, row[1:])}
+    return out
+
+
 def score_pairs(matcher, rows: list, ia, ib):
     """Scores of many pairs ``(rows[ia[k]], rows[ib[k]])`` in one vectorised
     pass: each record is normalised once and every comparison runs over
@@ -137,13 +272,12 @@ def score_pairs(matcher, rows: list, ia, ib):
     if not len(ia):
         return np.zeros(0)
     if hasattr(matcher, "score_table"):
-        from mdm.matching.table import Table, normalize_record
+        from mdm.matching.table import Table
 
         columns = list(matcher.spec.column_types())
         lists: dict[str, list] = {c: [] for c in columns}
         for row in rows:
-            norm = _remember(_normalized_memo, NORMALIZED_MEMO_SIZE, (id(matcher), tuple(sorted(row.items()))),
-                             lambda row=row: normalize_record(matcher.spec, row))
+            norm = normalized(matcher, row)
             for c in columns:
                 lists[c].append(norm[c])
         return matcher.score_table(Table.from_normalized(matcher.spec, lists), ia, ib)
