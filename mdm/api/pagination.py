@@ -34,6 +34,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from mdm.api.compiled import fetch
+
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -104,7 +106,7 @@ class KeysetPagination(BasePagination):
         token = request.query_params.get(self.cursor_query_param)
         if token:
             queryset = self._after(queryset, _decode(token), field, desc)
-        rows = list(queryset[: size + 1])
+        rows = fetch(queryset[: size + 1])  # a prepared statement on PostgreSQL (mdm/api/compiled.py)
         has_more = len(rows) > size
         rows = rows[:size]
         self.next_cursor = None

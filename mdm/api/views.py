@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from mdm.api.schema import any_of  # also registers the token scheme
 from mdm.api import serializers as s
+from mdm.api.compiled import CompiledQuery
 from mdm.api.auth import (
     HubAccess,
     IngestThrottle,
@@ -161,19 +162,16 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         columns their brief form shows (a join of every column of up to three
         other masters costs more than the read itself)."""
         pk = _parse_uuid(pk)
-        qs = self.model.objects.select_related(*self.related)
         if for_read:
-            qs = qs.only(*_read_columns(self.model, self.related))
-        record = next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+            record = _detail_query(self.model, self.related).first(pk=pk)
+        else:
+            record = next(iter(self.model.objects.select_related(*self.related).filter(pk=pk).order_by()[:1]), None)
         if record is None:
             raise Http404(f"No {self.model._meta.verbose_name} with this id.")
         return record
 
     def _with_xrefs(self, record):
-        record.api_xrefs = list(
-            CrossReference.objects.filter(entity_type=self.entity_type, golden_id=record.pk)
-            .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id")
-        )
+        record.api_xrefs = _XREFS_OF.run(entity_type=self.entity_type, golden_id=record.pk)
         return record
 
     def _detail_response(self, record, **headers):
@@ -208,8 +206,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         """``If-None-Match``: answer 304 from the record's state and version
         alone, without loading or rendering it; None when the full read is due
         (changed, merged, invisible or missing: the normal path answers those)."""
-        row = next(iter(self.model.objects.filter(pk=_parse_uuid(pk)).order_by().values_list("state", "version")[:1]),
-                   None)
+        row = _state_query(self.model).first(pk=_parse_uuid(pk))
         if row is None or row[0] == LifecycleState.MERGED or row[0] not in _visible_states(request):
             return None
         etag = etag_for(SimpleNamespace(state=row[0], version=row[1]))
@@ -318,6 +315,74 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         except golden_svc.ServiceError as exc:
             raise exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
         return self._detail_response(record)
+
+
+# --- the hot reads, compiled once per process (mdm/api/compiled.py) ----------------------------------------
+
+_ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")  # a marker: no constant of these queries equals it
+
+#: A golden record's cross-references, in the order the detail read and the xref look-up show them.
+_XREFS_OF = CompiledQuery(
+    lambda entity_type, golden_id: CrossReference.objects.filter(entity_type=entity_type, golden_id=golden_id)
+    .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id"),
+    entity_type="\x00entity-type", golden_id=_ID,
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _detail_query(model, related: tuple) -> CompiledQuery:
+    """The record for a detail read, its references with their brief columns only."""
+    return CompiledQuery(lambda pk: model.objects.select_related(*related).only(*_read_columns(model, related))
+                         .filter(pk=pk).order_by()[:1], pk=_ID)
+
+
+@functools.lru_cache(maxsize=None)
+def _state_query(model) -> CompiledQuery:
+    """``(state, version)`` of one record: all a revalidation needs."""
+    return CompiledQuery(lambda pk: model.objects.filter(pk=pk).order_by().values_list("state", "version")[:1], pk=_ID)
+
+
+@functools.lru_cache(maxsize=None)
+def _merge_step_query(model) -> CompiledQuery:
+    return CompiledQuery(lambda pk: model.objects.only("merged_into", "state", "version").filter(pk=pk)
+                         .order_by()[:1], pk=_ID)
+
+
+def _follow_merges(model, pk):
+    """``golden_svc.follow_merges(model, pk, fields=("state", "version"))``, on compiled queries."""
+    step = _merge_step_query(model)
+    seen = set()
+    obj = step.first(pk=pk)
+    while obj is not None and obj.merged_into_id and obj.pk not in seen:
+        seen.add(obj.pk)
+        obj = step.first(pk=obj.merged_into_id)
+    return obj
+
+
+def _xref_lookup(typed: bool) -> CompiledQuery:
+    """Every column of the unique (system, entity type, role, external id) index is constrained, so the
+    look-up is an index probe; with the external id alone PostgreSQL scans every cross-reference."""
+    def build(system, source_id, **typed_marker):
+        types = [typed_marker["entity_type"]] if typed else EntityType.values
+        return (CrossReference.objects.filter(system__code=system, external_id=source_id, entity_type__in=types,
+                                              role__in=XrefRole.values)
+                .order_by("role").values_list("entity_type", "golden_id"))
+
+    markers = {"system": "\x00system", "source_id": "\x00source-id"}
+    if typed:
+        markers["entity_type"] = "\x00entity-type"
+    return CompiledQuery(build, **markers)
+
+
+_XREF_ANY, _XREF_TYPED = _xref_lookup(False), _xref_lookup(True)
+
+#: One page of the change feed; the shape is the page's row limit and the entity types (None: all).
+_FEED = CompiledQuery(
+    lambda limit, types, after: (ChangeEvent.objects.filter(id__gt=after) if types is None else
+                                 ChangeEvent.objects.filter(id__gt=after, entity_type__in=types))
+    .order_by("id").values(*s.CHANGE_COLUMNS)[:limit],
+    after=-7_700_000_000_000,
+)
 
 
 @functools.lru_cache(maxsize=None)
@@ -593,13 +658,11 @@ class XrefView(APIView):
             errors["entity_type"] = [f"One of {', '.join(EntityType.values)}."]
         if errors:
             raise exceptions.ValidationError(errors)
-        # Every column of the unique (system, entity type, role, external id) index is constrained, so the
-        # look-up is an index probe; with the external id alone PostgreSQL scans every cross-reference.
-        xrefs = CrossReference.objects.filter(system__code=params["system"], external_id=params["source_id"],
-                                              entity_type__in=[entity_type] if entity_type else EntityType.values,
-                                              role__in=XrefRole.values)
-        xrefs = [x for x in xrefs.order_by("role").values_list("entity_type", "golden_id")
-                 if may_read_entity(request, x[0])]
+        if entity_type:
+            xrefs = _XREF_TYPED.run(system=params["system"], source_id=params["source_id"], entity_type=entity_type)
+        else:
+            xrefs = _XREF_ANY.run(system=params["system"], source_id=params["source_id"])
+        xrefs = [x for x in xrefs if may_read_entity(request, x[0])]
         types = sorted({x[0] for x in xrefs})
         if not xrefs:
             raise Http404("No golden record is linked to that system id.")
@@ -607,11 +670,10 @@ class XrefView(APIView):
             raise exceptions.ValidationError({"entity_type": [f"That id names a {' and a '.join(types)}; "
                                                               "say which with entity_type."]})
         found_type, golden_id = xrefs[0]
-        record = golden_svc.follow_merges(golden_model(found_type), golden_id, fields=("state", "version"))
+        record = _follow_merges(golden_model(found_type), golden_id)
         if record is None:
             raise Http404("The linked golden record no longer exists.")
-        links = (CrossReference.objects.filter(entity_type=found_type, golden_id=record.pk)
-                 .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id"))
+        links = _XREFS_OF.run(entity_type=found_type, golden_id=record.pk)
         context = {"request": request}
         return Response({
             "entity_type": found_type,
@@ -666,10 +728,8 @@ class ChangeFeedView(APIView):
         if errors:
             raise exceptions.ValidationError(errors)
         allowed = [t for t in (types or EntityType.values) if may_read_entity(request, t)]
-        feed = ChangeEvent.objects.filter(id__gt=int(after))
-        if len(allowed) < len(EntityType.values):
-            feed = feed.filter(entity_type__in=allowed)
-        events = list(feed.order_by("id").values(*s.CHANGE_COLUMNS)[: limit + 1])
+        types = tuple(allowed) if len(allowed) < len(EntityType.values) else None
+        events = _FEED.run(limit + 1, types, after=int(after))
         more = len(events) > limit
         events = events[:limit]
         cursor = str(events[-1]["id"]) if events else str(int(after))

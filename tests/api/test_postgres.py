@@ -34,3 +34,15 @@ def test_keyset_pages_on_postgresql_follow_updated_at(postgres, world, crm_clien
         stamps += [r["updated_at"] for r in body["results"]]
         url = body["next"]
     assert stamps == sorted(stamps) and len(stamps) == 2
+
+
+def test_the_compiled_reads_run_as_prepared_statements_on_postgresql(postgres, world, crm_client):
+    """Planned once per connection (``mdm/api/compiled.py``); Django's own queries stay unprepared."""
+    url = f"/api/v1/customers/{world['acme'].pk}/"
+    assert crm_client.get(url).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"knox_authtoken"' in sql for sql in prepared)
+    assert any('"mdm_crossreference"' in sql for sql in prepared)
+    assert crm_client.get(url).json()["id"] == str(world["acme"].pk)
