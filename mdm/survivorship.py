@@ -50,8 +50,8 @@ def pick(rule: Rule, sources: list[Source], field: str) -> Source | None:
     broken by trust rank, then system code and source id, so the same inputs
     always give the same answer."""
     candidates = [s for s in sources if s.canonical.get(field) not in (None, "")]
-    if not candidates:
-        return None
+    if len(candidates) < 2:  # most fields of most goldens: nothing to choose between
+        return candidates[0] if candidates else None
     if rule.rule_type == RT.MOST_RECENT:
         return min(candidates, key=lambda s: (_neg(s.updated_at), *_priority_key(rule, s)))
     if rule.rule_type == RT.MOST_COMPLETE:

@@ -178,19 +178,13 @@ def shortlists(entity_type: str, keys_per_record: list[list[str]], *, limit: int
     PostgreSQL the counting and ranking happen in the database, so only the
     short lists travel — not every member of every block (hundreds per key
     once the hub holds a few hundred thousand records)."""
-    from collections import Counter
-
     from django.db import connection
 
     out: list[list] = [[] for _ in keys_per_record]
     if not any(keys_per_record):
         return out
     if connection.vendor != "postgresql":
-        by_key = blocks(entity_type, {k for keys in keys_per_record for k in keys}, cap=cap)
-        for pos, keys in enumerate(keys_per_record):
-            shared = Counter(gid for key in keys for gid in by_key.get(key, ()))
-            out[pos] = [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]]
-        return out
+        return _shortlists_from_blocks(entity_type, keys_per_record, limit=limit, cap=cap)
     positions, flat = [], []
     for pos, keys in enumerate(keys_per_record):
         for key in keys:
@@ -198,19 +192,36 @@ def shortlists(entity_type: str, keys_per_record: list[list[str]], *, limit: int
             flat.append(key)
     table = connection.ops.quote_name(BlockingKey._meta.db_table)
     with connection.cursor() as cursor:
+        # Each key's members through the (entity type, key) index, at most cap + 1 of them (a giant
+        # block is never read whole), whatever the planner's statistics say about a table still
+        # being loaded; ties by golden id (uuid order is the order of its text form).
         cursor.execute(
             f"WITH wanted(pos, key) AS (SELECT * FROM unnest(%s::int[], %s::text[])), "
-            f"usable AS (SELECT key FROM {table} WHERE entity_type = %s AND key = ANY(%s) "
-            f"           GROUP BY key HAVING count(*) <= %s), "
-            f"shared AS (SELECT w.pos, b.golden_id, count(*) AS n FROM wanted w "
-            f"           JOIN usable u ON u.key = w.key "
-            f"           JOIN {table} b ON b.entity_type = %s AND b.key = w.key GROUP BY w.pos, b.golden_id), "
-            f"ranked AS (SELECT pos, golden_id, row_number() OVER "
-            f"           (PARTITION BY pos ORDER BY n DESC, golden_id::text) AS r FROM shared) "
+            f"members AS MATERIALIZED (SELECT k.key, m.golden_id FROM (SELECT DISTINCT key FROM unnest(%s::text[]) "
+            f"  AS key) k CROSS JOIN LATERAL (SELECT golden_id FROM {table} WHERE entity_type = %s "
+            f"  AND key = k.key LIMIT %s) m), "
+            f"usable AS (SELECT key FROM members GROUP BY key HAVING count(*) <= %s), "
+            f"shared AS (SELECT w.pos, m.golden_id, count(*) AS n FROM wanted w JOIN usable u ON u.key = w.key "
+            f"  JOIN members m ON m.key = w.key GROUP BY w.pos, m.golden_id), "
+            f"ranked AS (SELECT pos, golden_id, row_number() OVER (PARTITION BY pos ORDER BY n DESC, golden_id) "
+            f"  AS r FROM shared) "
             f"SELECT pos, golden_id FROM ranked WHERE r <= %s ORDER BY pos, r",
-            [positions, flat, entity_type, sorted(set(flat)), cap, entity_type, limit])
+            [positions, flat, sorted(set(flat)), entity_type, cap + 1, cap, limit])
         for pos, gid in cursor.fetchall():
             out[pos].append(gid)
+    return out
+
+
+def _shortlists_from_blocks(entity_type: str, keys_per_record: list[list[str]], *, limit: int,
+                            cap: int = BLOCK_CAP) -> list[list]:
+    """:func:`shortlists` counted in Python from :func:`blocks` (any database)."""
+    from collections import Counter
+
+    by_key = blocks(entity_type, {k for keys in keys_per_record for k in keys}, cap=cap)
+    out = []
+    for keys in keys_per_record:
+        shared = Counter(gid for key in keys for gid in by_key.get(key, ()))
+        out.append([gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]])
     return out
 
 

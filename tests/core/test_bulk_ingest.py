@@ -84,3 +84,34 @@ def test_bulk_update_writes_every_value_and_an_update_history_row(seeded, ctx):
         latest = g.history.first()
         assert latest.history_type == "~" and latest.history_change_reason == "classified"
         assert latest.industry == g.industry
+
+
+def test_short_lists_rank_goldens_by_shared_keys_and_leave_out_blocks_over_the_cap(db):
+    from mdm.models import BlockingKey
+    from mdm.services.matching import _shortlists_from_blocks, shortlists
+
+    g = [uuid.UUID(int=i + 1) for i in range(8)]
+    rows = [(g[0], "tax:A"), (g[0], "nm:x"), (g[1], "nm:x"), (g[2], "nm:x"), (g[1], "pc:1"),
+            (g[3], "tax:B")] + [(gid, "nt:common") for gid in g]
+    BlockingKey.objects.bulk_create(BlockingKey(entity_type="customer", golden_id=gid, key=k) for gid, k in rows)
+    asked = [["tax:A", "nm:x", "pc:1", "nt:common"], ["nt:common"], ["tax:B", "nothing"], []]
+    got = shortlists("customer", asked, limit=2, cap=5)
+    assert got == [[g[0], g[1]], [], [g[3]], []]  # 2 keys each, tie by id; "nt:common" (8 > 5) is no block
+    assert got == _shortlists_from_blocks("customer", asked, limit=2, cap=5)
+
+
+def test_a_rebuilt_golden_keeps_its_unchanged_blocking_keys_and_gets_the_new_ones(seeded):
+    from mdm.models import BlockingKey
+
+    items = [(f"K{i}", erp_customer(i)) for i in range(N)]
+    with audit_context(origin=Origin.IMPORT, reason="load"):
+        first = ingest_many(system="erp", entity_type="customer", items=items)
+    gid = first[0].golden_id
+    before = dict(BlockingKey.objects.filter(golden_id=gid).values_list("key", "pk"))
+    changed = [(sid, {**data, "vat_id": "GB980780684"}) if sid == "K0" else (sid, data) for sid, data in items]
+    with audit_context(origin=Origin.IMPORT, reason="load again"):
+        again = ingest_many(system="erp", entity_type="customer", items=changed)
+    assert again[0].outcome == "updated" and {r.outcome for r in again[1:]} == {"unchanged"}
+    after = dict(BlockingKey.objects.filter(golden_id=gid).values_list("key", "pk"))
+    assert "tax:GB980780684" in after and set(before) < set(after)
+    assert all(after[k] == pk for k, pk in before.items())  # the rows that stayed were not rewritten
