@@ -38,6 +38,7 @@ import uuid
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.backends import utils
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -205,8 +206,24 @@ def _cursor(connection):
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    connection.validate_thread_sharing()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(raw))
+        cursor = ServerBindingCursor(raw)
+    return _LoggedCursor(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+class _LoggedCursor(utils.CursorDebugWrapper):
+    """Query logging (``DEBUG``, ``assertNumQueries``) for a server-binding
+    cursor, which keeps no text of the query it ran: the SQL is logged with its
+    values in, as Django logs its own server-side bound queries."""
+
+    def execute(self, sql, params=None):
+        try:
+            shown = self.db.ops.compose_sql(sql, params)
+        except Exception:  # noqa: BLE001 - a value psycopg cannot quote client-side: show the placeholders
+            shown = sql
+        with self.debug_sql(shown, params, use_last_executed_query=False):
+            return utils.CursorWrapper.execute(self, sql, params)
 
 
 def _convert(rows, converters, connection):

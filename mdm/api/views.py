@@ -123,8 +123,10 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
                 f"This service account is not scoped to {self.entity_type.replace('_', ' ')} records."
             )
 
-    def get_queryset(self):
-        qs = self.model.objects.all()  # the list selects its columns (and joins) in RowRenderer.values()
+    def get_queryset(self, base=None):
+        """The records the caller may see; ``base`` is where the list starts
+        (the columns it renders: ``RowRenderer.base()``)."""
+        qs = self.model.objects.all() if base is None else base
         if self.action == "list":
             requested = set(self.request.query_params.getlist("state"))
             if not requested:
@@ -149,11 +151,11 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         """Rows come from ``values()`` and render through ``RowRenderer``
         (same output as the serializer, several times faster)."""
-        queryset = self.filter_queryset(self.get_queryset())
         renderer = s.RowRenderer(self.get_serializer_class(), self.model, self.get_serializer_context(),
                                  postgres=connection.vendor == "postgresql")
         renderer.ensure(self.paginator.get_ordering(request, self)[0])  # the cursor needs the sort key
-        page = self.paginate_queryset(renderer.values(queryset))
+        queryset = self.filter_queryset(self.get_queryset(base=renderer.base()))
+        page = self.paginate_queryset(queryset)
         return self.get_paginated_response(renderer.render(page))
 
     # --- detail ---------------------------------------------------------------------------

@@ -46,3 +46,14 @@ def test_the_compiled_reads_run_as_prepared_statements_on_postgresql(postgres, w
     assert any('"knox_authtoken"' in sql for sql in prepared)
     assert any('"mdm_crossreference"' in sql for sql in prepared)
     assert crm_client.get(url).json()["id"] == str(world["acme"].pk)
+
+
+def test_prepared_reads_are_logged_with_their_values(postgres, world, crm_client):
+    from django.test.utils import CaptureQueriesContext
+
+    pk = world["acme"].pk
+    with CaptureQueriesContext(connection) as queries:
+        assert crm_client.get(f"/api/v1/customers/{pk}/").status_code == 200
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert sqls and all(sqls)
+    assert any(pk.hex in sql or str(pk) in sql for sql in sqls)
