@@ -259,7 +259,8 @@ class Batch:
             record = self.model(id=gid, created_at=self.now)
             sources[gid] = srs
             records.append(record)
-        erp_ids = self._erp_bound_ids([r.pk for r in records])
+        erp_ids = self._erp_bound_ids([r.pk for r in records if not r._state.adding],
+                                      [r.pk for r in records if r._state.adding])
         rules = survivorship.rules_for(self.entity_type)
         resolver = RefResolver(self.entity_type, [s for srs in sources.values() for s in srs],
                                pending={r.pk: r for r in records if r._state.adding})
@@ -355,14 +356,22 @@ class Batch:
                   ((self.entity_type, gid, k) for gid, keys in keys_of.items() for k in keys
                    if k not in old_keys.get(gid, ())))
 
-    def _erp_bound_ids(self, ids) -> set:
-        bound = set(CrossReference.objects.filter(entity_type=self.entity_type, golden_id__in=ids,
-                                                  system__kind=SystemKind.ERP).values_list("golden_id", flat=True))
+    def _erp_bound_ids(self, existing_ids, new_ids) -> set:
+        """The records held to the ERP's rules: all of them when an ERP
+        subscribes to the entity type, else those an ERP sent or knows (a
+        new golden's only cross-references are this chunk's, from its system)."""
         try:
             from sync.selectors import erp_subscribed
         except ImportError:
-            return bound
-        return set(ids) if erp_subscribed(self.entity_type) else bound
+            erp_subscribed = None
+        if erp_subscribed is not None and erp_subscribed(self.entity_type):
+            return {*existing_ids, *new_ids}
+        bound = set(new_ids) if self.system is not None and self.system.kind == SystemKind.ERP else set()
+        if existing_ids:
+            bound |= set(CrossReference.objects.filter(entity_type=self.entity_type, golden_id__in=existing_ids,
+                                                       system__kind=SystemKind.ERP)
+                         .values_list("golden_id", flat=True))
+        return bound
 
 
 class RefResolver:
