@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -634,6 +635,7 @@ class XrefView(APIView):
     """``GET /api/v1/xref/?system=crm&source_id=001A…`` → the golden record and every system's id."""
 
     permission_classes = [HubAccess]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]  # DRF's defaults, JSON by orjson
     throttle_classes = [ReadThrottle]
 
     @extend_schema(
@@ -693,6 +695,7 @@ class ChangeFeedView(APIView):
     """``GET /api/v1/changes/?after=<cursor>``: changes to approved masters in commit order."""
 
     permission_classes = [HubAccess]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]  # DRF's defaults, JSON by orjson
     throttle_classes = [ReadThrottle]
 
     @extend_schema(

@@ -50,3 +50,22 @@ def test_fast_renderers_match_the_drf_serializers(world, rf):
     rows = list(ChangeEvent.objects.order_by("id").values(*s.CHANGE_COLUMNS))
     assert events and s.change_rows(rows, context) == s.ChangeEventSerializer(events, many=True,
                                                                               context=context).data
+
+
+def test_xref_and_change_feed_render_as_drf_did_and_stay_browsable(world, crm_client, people):
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.test import APIClient
+
+    from mdm.api.renderers import FastJSONRenderer
+
+    sample = {"cursor": "7", "next": None, "results": [{"extra": {"note": "Zürich – ok", "n": 1.5, "flags": [True, None]},
+                                                        "version": 3, "url": "http://h/api/v1/x/"}]}
+    assert FastJSONRenderer().render(sample) == JSONRenderer().render(sample)
+    for url in ("/api/v1/changes/?limit=5", "/api/v1/xref/?system=crm&source_id=CRM-1"):
+        response = crm_client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        assert response.content == JSONRenderer().render(response.json())
+    browser = APIClient()
+    browser.force_login(people["carol"])
+    page = browser.get("/api/v1/changes/?limit=5", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
