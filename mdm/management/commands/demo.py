@@ -88,6 +88,8 @@ class Command(BaseCommand):
                     flush(key)
             for key in list(buffers):
                 flush(key)
+            bar.total = bar.n  # the total was an estimate: end the bar at 100 %
+            bar.refresh()
             bar.close()
             approved = 0
             with audit_context(origin=Origin.SYSTEM, reason="demo: approve valid records without open review"), \
