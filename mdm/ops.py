@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import threading
 import time
 
 from django.db import connection
@@ -70,18 +71,25 @@ logger = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 _request_seconds = None
+_request_seconds_lock = threading.Lock()
 
 
 def request_histogram():
     """The request-latency histogram of this process (created on first use,
-    after gunicorn has set ``PROMETHEUS_MULTIPROC_DIR`` for the worker)."""
+    after gunicorn has set ``PROMETHEUS_MULTIPROC_DIR`` for the worker).
+
+    Created under a lock: with threaded workers two first requests could
+    each create one, and in multiprocess mode both would write the same
+    samples file, each from its own count, so one would overwrite the other."""
     global _request_seconds
     if _request_seconds is None:
-        from prometheus_client import Histogram
+        with _request_seconds_lock:
+            if _request_seconds is None:
+                from prometheus_client import Histogram
 
-        _request_seconds = Histogram(
-            "mdm_http_request_duration_seconds", "Time from a request's arrival to its response, by view",
-            ["method", "view", "status"], buckets=LATENCY_BUCKETS, registry=None)
+                _request_seconds = Histogram(
+                    "mdm_http_request_duration_seconds", "Time from a request's arrival to its response, by view",
+                    ["method", "view", "status"], buckets=LATENCY_BUCKETS, registry=None)
     return _request_seconds
 
 

@@ -49,16 +49,50 @@ def test_views_are_labelled_by_url_name_not_by_path():
     assert ops.view_label("/no/such/page/") == "unmatched"
 
 
-@pytest.fixture
-def gunicorn(tmp_path):
-    """gunicorn with two sync workers on the repository's config (an empty
-    SQLite file is enough: /healthz and /metrics answer without tables)."""
+def test_threads_of_one_worker_share_one_histogram(monkeypatch):
+    """With threaded workers the first requests of a process arrive together:
+    one histogram is created, not one per thread (in multiprocess mode each
+    would write the same samples file from its own count)."""
+    import threading
+
+    import prometheus_client
+
+    made = []
+    real = prometheus_client.Histogram
+
+    def slow_histogram(*args, **kwargs):
+        time.sleep(0.05)  # widen the window two first requests would race in
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prometheus_client, "Histogram", slow_histogram)
+    monkeypatch.setattr(ops, "_request_seconds", None)
+    start = threading.Barrier(8)
+    got = []
+
+    def first_request():
+        start.wait()
+        got.append(ops.request_histogram())
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and len({id(h) for h in got}) == 1
+
+
+@pytest.fixture(params=["1", "4"], ids=["sync", "threaded"])
+def gunicorn(tmp_path, request):
+    """gunicorn with two workers on the repository's config, sync or with
+    four threads each (an empty SQLite file is enough: /healthz and /metrics
+    answer without tables)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     prom = tmp_path / "prometheus"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1", "PROMETHEUS_MULTIPROC_DIR": str(prom),
+           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": request.param, "PROMETHEUS_MULTIPROC_DIR": str(prom),
            "LOG_LEVEL": "CRITICAL"}
     env.pop("CELERY_BROKER_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "mdm/gunicorn.conf.py", "mdm.wsgi"],
