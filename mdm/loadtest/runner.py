@@ -158,6 +158,12 @@ class Gunicorn:
         self.worker: subprocess.Popen | None = None
         self.broker = broker
 
+    def threads(self) -> int:
+        """Threads per worker as ``mdm/gunicorn.conf.py`` sets them for this environment."""
+        out = subprocess.run([sys.executable, "-c", "import runpy; print(runpy.run_path(%r)['threads'])"
+                              % str(GUNICORN_CONF)], env=self.env, capture_output=True, text=True, check=True)
+        return int(out.stdout.strip().splitlines()[-1])
+
     def start(self, timeout: float = 90.0) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -96,6 +96,7 @@ class Command(BaseCommand):
                                       out=workdir / "run.json", meter=meter, part=1)
             cpu = meter.delta(before, meter.snapshot())
             n_workers = server.workers()
+            threads = server.threads()
         finally:
             server.stop()
         figures = runner.summarise(result["stats"])
@@ -138,7 +139,7 @@ class Command(BaseCommand):
         wall = max(1e-9, cpu["wall"])
         out("")
         out(f"cores: {cores} on this machine, shared by every process (no pinning): gunicorn {workers} workers"
-            f"{f' × {threads} threads' if threads else ''}{' + 1 celery worker' if broker else ''}, "
+            f"{f' × {threads} threads' if threads > 1 else ' (sync)'}{' + 1 celery worker' if broker else ''}, "
             "locust 1 process (gevent: at most 1 core), PostgreSQL")
         out(f"CPU used during the measured run ({wall:.0f} s): gunicorn {cpu['gunicorn'] / wall:.2f} cores, "
             f"locust {cpu['locust'] / wall:.2f}, everything else (PostgreSQL, other users of the machine) "
