@@ -197,6 +197,18 @@ class Gunicorn:
         except psutil.NoSuchProcess:
             return []
 
+    def celery_processes(self):
+        """The Celery worker started with ``--broker`` and its pool."""
+        import psutil
+
+        if self.worker is None:
+            return []
+        try:
+            main = psutil.Process(self.worker.pid)
+            return [main, *main.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def workers(self) -> int:
         return max(0, len(self.processes()) - 1)
 
@@ -215,40 +227,77 @@ class Gunicorn:
 # --- CPU accounting -----------------------------------------------------------------------------
 
 class CpuMeter:
-    """CPU seconds used by gunicorn (master and workers), locust and the
-    whole machine between two snapshots.  (PostgreSQL's own share is not
-    read per process: its backends come and go with the web processes'
-    connections and take their CPU time with them.)"""
+    """CPU seconds used by gunicorn (master and workers), the Celery worker
+    (with ``--broker``), PostgreSQL, locust and the whole machine between
+    ``start()`` and ``stop()``.
+
+    PostgreSQL's backends come and go with the web processes' connections
+    (``DB_CONN_MAX_AGE``) and take their CPU time with them when they end, so
+    every process is read once a second: a backend that ended is counted up
+    to its last reading (at most a second of its time is missed).  Locust's
+    own time is read as its process is reaped (``run_locust``)."""
+
+    INTERVAL = 1.0
 
     def __init__(self, gunicorn: Gunicorn):
         self.gunicorn = gunicorn
         self.locust_pid: int | None = None
         self.locust_cpu = 0.0
+        self._seen: dict[int, list] = {}  # pid → [group, CPU at the start (0 if started later), last CPU]
+        self._stop = None
+        self._thread = None
+        self._machine0 = self._wall0 = 0.0
 
     @staticmethod
-    def _times(procs) -> dict:
-        out = {}
-        for p in procs:
-            try:
-                t = p.cpu_times()
-                out[p.pid] = t.user + t.system
-            except Exception:  # noqa: BLE001 - a process that ended
-                continue
-        return out
-
-    def snapshot(self) -> dict:
+    def _machine() -> float:
         import psutil
 
         cpu = psutil.cpu_times()
-        return {"gunicorn": self._times(self.gunicorn.processes()),
-                "machine": cpu.user + cpu.system + cpu.nice + getattr(cpu, "irq", 0) + getattr(cpu, "softirq", 0),
-                "wall": time.monotonic()}
+        return cpu.user + cpu.system + cpu.nice + getattr(cpu, "irq", 0) + getattr(cpu, "softirq", 0)
 
-    def delta(self, a: dict, b: dict) -> dict:
-        out = {"locust": self.locust_cpu}
-        out["gunicorn"] = sum(t - a["gunicorn"].get(pid, 0.0) for pid, t in b["gunicorn"].items())
-        out["machine"] = b["machine"] - a["machine"]
-        out["wall"] = b["wall"] - a["wall"]
+    def _read(self, first: bool) -> None:
+        import psutil
+
+        web = {p.pid for p in self.gunicorn.processes()}
+        celery = {p.pid for p in self.gunicorn.celery_processes()}
+        for p in psutil.process_iter():
+            try:
+                t = p.cpu_times()
+                used = t.user + t.system
+                entry = self._seen.get(p.pid)
+                if entry is None:
+                    group = ("gunicorn" if p.pid in web else "celery" if p.pid in celery
+                             else "postgres" if p.username() == "postgres" else None)
+                    if group is None:
+                        continue
+                    self._seen[p.pid] = [group, used if first else 0.0, used]
+                else:
+                    entry[2] = used
+            except Exception:  # noqa: BLE001 - a process that ended or is not ours to read
+                continue
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            self._read(first=False)
+
+    def start(self) -> None:
+        import threading
+
+        self._seen = {}
+        self._read(first=True)
+        self._machine0, self._wall0 = self._machine(), time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        self._read(first=False)
+        out = {"locust": self.locust_cpu, "gunicorn": 0.0, "celery": 0.0, "postgres": 0.0,
+               "machine": self._machine() - self._machine0, "wall": time.monotonic() - self._wall0}
+        for group, at_start, last in self._seen.values():
+            out[group] += last - at_start
         return out
 
 

@@ -91,10 +91,12 @@ class Command(BaseCommand):
                                   out=workdir / "warmup.json")
             self.stdout.write(f"measuring: {users} clients for {duration} s against {server.url} "
                               f"({server.workers()} gunicorn workers)")
-            before = meter.snapshot()
-            result = runner.run_locust(plan_path=plan_path, host=server.url, users=users, seconds=duration, rate=rate,
-                                      out=workdir / "run.json", meter=meter, part=1)
-            cpu = meter.delta(before, meter.snapshot())
+            meter.start()
+            try:
+                result = runner.run_locust(plan_path=plan_path, host=server.url, users=users, seconds=duration,
+                                           rate=rate, out=workdir / "run.json", meter=meter, part=1)
+            finally:
+                cpu = meter.stop()
             n_workers = server.workers()
             threads = server.threads()
         finally:
@@ -141,12 +143,17 @@ class Command(BaseCommand):
         out(f"cores: {cores} on this machine, shared by every process (no pinning): gunicorn {workers} workers"
             f"{f' × {threads} threads' if threads > 1 else ' (sync)'}{' + 1 celery worker' if broker else ''}, "
             "locust 1 process (gevent: at most 1 core), PostgreSQL")
+        other = cpu["machine"] - cpu["gunicorn"] - cpu["celery"] - cpu["postgres"] - cpu["locust"]
+        celery = f"celery {cpu['celery'] / wall:.2f}, " if broker else ""
         out(f"CPU used during the measured run ({wall:.0f} s): gunicorn {cpu['gunicorn'] / wall:.2f} cores, "
-            f"locust {cpu['locust'] / wall:.2f}, everything else (PostgreSQL, other users of the machine) "
-            f"{(cpu['machine'] - cpu['gunicorn'] - cpu['locust']) / wall:.2f}; whole machine "
+            f"{celery}PostgreSQL {cpu['postgres'] / wall:.2f}, locust {cpu['locust'] / wall:.2f}, everything else "
+            f"(other users of the machine, the broker, the kernel) {other / wall:.2f}; whole machine "
             f"{cpu['machine'] / wall:.2f} of {cores}")
-        out(f"gunicorn CPU per request: {1000 * cpu['gunicorn'] / max(1, total['requests']):.1f} ms (the server's "
-            "own cost, which other load on the machine does not change)")
+        n = max(1, total["requests"])
+        celery = f"celery {1000 * cpu['celery'] / n:.1f} ms, " if broker else ""
+        out(f"CPU per request: gunicorn {1000 * cpu['gunicorn'] / n:.1f} ms, {celery}PostgreSQL "
+            f"{1000 * cpu['postgres'] / n:.1f} ms (the server's own cost, which other load on the machine does "
+            "not change)")
         errors = total["errors"] + sum(int(e.get("Count") or 0) for e in result["exceptions"])
         met = rps >= GOAL_RPS and total["p95_ms"] <= GOAL_P95_MS and errors == 0
         out(f"mix: {rps:.1f} requests/s, p50 {total['p50_ms']:.0f} ms, p95 {total['p95_ms']:.0f} ms, "
