@@ -17,12 +17,15 @@ token, throttling, serialisation, JSON) but without a network socket:
 3. bulk ingest: lists of ``MDM_BULK_LIMIT`` new ERP customer records POSTed
    to ``/api/v1/source-records/`` (records/s; the real ingest, matching,
    survivorship, validation and history path);
-4. single-record POSTs of ERP records that match an existing golden in real
-   time (p50/p95 latency, and how many were matched).
+4. single-record POSTs of each kind the load test sends (a new company, the
+   ERP's record of a company the hub has, that record changed, the CRM's
+   record of an approved golden edited): p50/p95 latency, CPU per POST in
+   the web process and in PostgreSQL, statements per POST.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import statistics
@@ -35,7 +38,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from mdm.loadtest.dataset import company, ensure_customers, erp_record
+from mdm.loadtest.dataset import SOURCE_PREFIX, company, crm_payload, ensure_customers, erp_record
 from mdm.models import Customer
 from mdm.services.accounts import create_service_account
 
@@ -49,10 +52,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=1_000_000, help="Golden customers (default 1,000,000).")
-        parser.add_argument("--page-size", type=int, default=1000)
+        parser.add_argument("--page-size", type=int, default=1000, help="Page size of the full pull (0: no pull).")
         parser.add_argument("--bulk", type=int, default=20_000, help="Records sent through bulk POSTs.")
-        parser.add_argument("--singles", type=int, default=200, help="Single-record POSTs to time.")
-        parser.add_argument("--polls", type=int, default=30)
+        parser.add_argument("--singles", type=int, default=200,
+                            help="Single-record POSTs to time, of each kind (new, matched, changed, CRM edit).")
+        parser.add_argument("--polls", type=int, default=30, help="updated_since polls to time (0: none).")
         parser.add_argument("--allow-sqlite", action="store_true", help="Run on SQLite anyway (figures not comparable).")
         parser.add_argument("--json", dest="json_out", help="Also write the figures to this JSON file.")
 
@@ -70,16 +74,19 @@ class Command(BaseCommand):
         self.stdout.write(f"setup: {created:,} golden customers added in {time.perf_counter() - t0:.1f} s "
                           f"(now {Customer.objects.filter(state='approved').count():,} approved)")
         name = f"bench-{uuid.uuid4().hex[:6]}"
-        _, token = create_service_account(name=name, system_code="erp")
-        client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+        tokens = {code: create_service_account(name=f"{name}-{code}", system_code=code)[1] for code in ("erp", "crm")}
+        clients = {code: Client(HTTP_AUTHORIZATION=f"Token {token}") for code, token in tokens.items()}
+        client = clients["erp"]
         figures = {"customers": Customer.objects.filter(state="approved").count(), "client": "django.test.Client",
                    "database": connection.vendor}
-        figures.update(self._full_pull(client, page_size))
-        figures.update(self._polls(client, polls))
+        if page_size:
+            figures.update(self._full_pull(client, page_size))
+        if polls:
+            figures.update(self._polls(client, polls))
         if bulk:
             figures.update(self._bulk(client, bulk, customers))
         if singles:
-            figures.update(self._singles(client, singles, customers))
+            figures.update(self._singles(clients, singles, customers))
         self.stdout.write(json.dumps(figures, indent=2))
         if json_out:
             with open(json_out, "w") as fh:
@@ -143,21 +150,108 @@ class Command(BaseCommand):
         return {"bulk_records": total, "bulk_seconds": round(elapsed, 2),
                 "bulk_records_per_s": round(total / elapsed), "bulk_outcomes": outcomes}
 
-    def _singles(self, client, n, customers) -> dict:
+    def _singles(self, clients, n, customers) -> dict:
+        """What one single-record POST costs, per kind the load test sends:
+        latency, CPU in this (the web) process and in the PostgreSQL backend,
+        and statements sent.  Kinds: ``new`` (a company the hub has never
+        seen: a new golden), ``matched`` (the ERP's record of a company the
+        hub has: matched in real time), ``changed`` (those ERP records again
+        with new payment terms) and ``crm edit`` (the CRM's own record of an
+        approved golden with its city changed: the golden changes).  Without
+        a broker, the audit sealing after each commit runs in this process
+        and is counted; with one, a Celery worker does it."""
         run = uuid.uuid4().hex[:6]
         rng = random.Random(7)
-        times, decisions = [], {}
-        for k in range(n):
-            c = company(rng.randrange(customers))
-            body = json.dumps(erp_record(f"S{run}-{k}", c))
-            t0 = time.perf_counter()
-            response = client.post("/api/v1/source-records/", body, content_type="application/json")
-            times.append((time.perf_counter() - t0) * 1000)
-            if response.status_code not in (200, 201):
-                raise CommandError(f"single: {response.status_code} {response.content[:300]!r}")
-            decision = json.loads(response.content).get("decision") or "?"
-            decisions[decision] = decisions.get(decision, 0) + 1
-        self.stdout.write(f"single POST matched in real time: p50 {pct(times, 50):.1f} ms, "
-                          f"p95 {pct(times, 95):.1f} ms over {n} {decisions}")
-        return {"single_p50_ms": round(pct(times, 50), 1), "single_p95_ms": round(pct(times, 95), 1),
-                "single_decisions": decisions, "singles": n, "single_mean_ms": round(statistics.mean(times), 1)}
+        picks = rng.sample(range(customers), 2 * n)
+        offset = customers + 30_000_000 + rng.randrange(10_000_000)
+        matched = [erp_record(f"S{run}-{k}", company(i)) for k, i in enumerate(picks[:n])]
+        kinds = (
+            ("new", "erp", [erp_record(f"N{run}-{k}", company(offset + k)) for k in range(n)], {"created"}),
+            ("matched", "erp", matched, {"created"}),
+            ("changed", "erp", [{**r, "data": {**r["data"], "payment_terms": "NET60"}} for r in matched],
+             {"updated"}),
+            ("crm edit", "crm", [{"entity_type": "customer", "source_id": f"{SOURCE_PREFIX}{i}",
+                                  "data": {**crm_payload(company(i)), "BillingCity": f"{company(i)['city']} {run}"}}
+                                 for i in picks[n:]], {"updated"}),
+        )
+        out = {}
+        for label, system, records, expected in kinds:
+            costs = _PostCosts()
+            decisions: dict[str, int] = {}
+            for record in records:
+                with costs.measure():
+                    response = clients[system].post("/api/v1/source-records/", json.dumps(record),
+                                                     content_type="application/json")
+                if response.status_code not in (200, 201):
+                    raise CommandError(f"{label}: {response.status_code} {response.content[:300]!r}")
+                body = json.loads(response.content)
+                if body.get("outcome") not in expected:
+                    raise CommandError(f"{label}: outcome {body.get('outcome')}, expected {expected}")
+                decision = body.get("decision") or body.get("outcome") or "?"
+                decisions[decision] = decisions.get(decision, 0) + 1
+            f = costs.figures()
+            self.stdout.write(f"single POST, {label}: p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms; per POST "
+                              f"{f['web_cpu_ms']:.1f} ms CPU here, {f['db_cpu_ms']:.1f} ms in PostgreSQL, "
+                              f"{f['statements']:.1f} statements ({f['copies']:.1f} of them COPY) over {n} "
+                              f"{decisions}")
+            out[f"single_{label.replace(' ', '_')}"] = {**f, "decisions": decisions, "posts": n}
+        return out
+
+
+class _PostCosts:
+    """Wall time, CPU of this process and of its PostgreSQL backend, and
+    statements (``execute``/``executemany`` through Django's cursors, and
+    COPYs on the raw ones), per measured call."""
+
+    def __init__(self):
+        self.wall, self.web, self.db, self.statements, self.copies = [], 0.0, 0.0, 0, 0
+        self.backend = None
+        if connection.vendor == "postgresql":
+            import psutil
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            try:
+                self.backend = psutil.Process(pid)  # a local server; elsewhere no database CPU figure
+                self.backend.cpu_times()
+            except Exception:  # noqa: BLE001
+                self.backend = None
+
+    def _db_cpu(self) -> float:
+        if self.backend is None:
+            return 0.0
+        t = self.backend.cpu_times()
+        return t.user + t.system
+
+    @contextlib.contextmanager
+    def measure(self):
+        import psycopg
+
+        def count(execute, sql, params, many, context):
+            self.statements += 1
+            return execute(sql, params, many, context)
+
+        real_copy = psycopg.Cursor.copy
+
+        def copy(cursor, *args, **kwargs):
+            self.copies += 1
+            return real_copy(cursor, *args, **kwargs)
+
+        db0, web0, t0 = self._db_cpu(), time.thread_time(), time.perf_counter()
+        psycopg.Cursor.copy = copy
+        try:
+            with connection.execute_wrapper(count):
+                yield
+        finally:
+            psycopg.Cursor.copy = real_copy
+            self.wall.append((time.perf_counter() - t0) * 1000)
+            self.web += time.thread_time() - web0
+            self.db += self._db_cpu() - db0
+
+    def figures(self) -> dict:
+        n = max(1, len(self.wall))
+        return {"p50_ms": round(pct(self.wall, 50), 1), "p95_ms": round(pct(self.wall, 95), 1),
+                "mean_ms": round(statistics.mean(self.wall), 1), "web_cpu_ms": round(1000 * self.web / n, 1),
+                "db_cpu_ms": round(1000 * self.db / n, 1),
+                "statements": round((self.statements + self.copies) / n, 1), "copies": round(self.copies / n, 1)}
