@@ -36,11 +36,22 @@ def test_score_is_symmetric(fitted, a, b):
 
 @SETTINGS
 @given(a=records)
-def test_a_record_with_a_name_and_an_identifier_matches_itself(fitted, a):
-    if not (a["legal_name"] or a["trading_name"]) or not (a["tax_id"] or a["website"] or a["phone"]):
+def test_a_record_with_a_name_an_identifier_and_a_country_matches_itself(fitted, a):
+    if not (a["legal_name"] or a["trading_name"]) or not (a["tax_id"] or a["website"] or a["phone"]) \
+            or not a["country"]:
         return
     score, _ = fitted.score(a, dict(a))
     assert fitted.decide(score) == "match"
+
+
+def test_a_record_too_thin_to_tell_a_group_member_apart_goes_to_review_even_against_itself(fitted):
+    """A name and a shared domain in a city, no country nor tax id, is what a
+    group's sister abroad also shows: the evidence (in bits) stays below the
+    match threshold, so a steward decides."""
+    a = {"legal_name": "Initech GmbH", "website": "globex.de", "postcode": "10115", "city": "London"}
+    score, _ = fitted.score(a, dict(a))
+    assert fitted.decide(score) == "review"
+    assert fitted.decide(fitted.score({**a, "country": "DE"}, {**a, "country": "DE"})[0]) == "match"
 
 
 @SETTINGS
