@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import warnings
 from bisect import bisect
 from datetime import date, timedelta
@@ -310,6 +311,73 @@ class _Co:
         return out
 
 
+def _name_key(name: str) -> str:
+    """A name as registries compare names: case, accents, punctuation and
+    spacing aside, and "&", "+" and "and" alike."""
+    folded = (name if name.isascii() else unidecode(name)).lower().replace("&", "and").replace("+", "and")
+    return _NOT_ALNUM.sub("", folded)
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_COINED_MIDS = [m for m in D.COINED_MIDS if m]
+
+
+class _Names:
+    """Names and invented words taken, per country (see ``_unique_name``).
+    Fresh words come from a stream of their own, so that the main stream
+    draws the same companies whatever the collisions."""
+
+    __slots__ = ("taken", "rng", "syllables")
+
+    def __init__(self, seed: int):
+        self.taken: set[str] = set()
+        self.rng = random.Random(seed * 7 + 5)
+        self.syllables: dict[str, int] = {}  # middle syllables fresh words of a country now need
+
+    def name_free(self, country: str, name: str) -> bool:
+        return f"{country}|{_name_key(name)}" not in self.taken
+
+    def take_name(self, country: str, name: str) -> None:
+        self.taken.add(f"{country}|{_name_key(name)}")
+
+    def claim_name(self, country: str, name: str) -> bool:
+        """Take the name if it is free; whether it was."""
+        key = f"{country}|{_name_key(name)}"
+        if key in self.taken:
+            return False
+        self.taken.add(key)
+        return True
+
+    def word_free(self, country: str, word: str, everywhere: bool = False) -> bool:
+        key = word.lower()
+        if f"*|~{key}" in self.taken:
+            return False
+        if everywhere:
+            return not any(f"{c}|~{key}" in self.taken for c in D.COUNTRY_CODES)
+        return f"{country}|~{key}" not in self.taken
+
+    def take_word(self, country: str, word: str, everywhere: bool = False) -> None:
+        self.taken.add(f"{'*' if everywhere else country}|~{word.lower()}")
+
+    def coin(self, country: str, everywhere: bool = False) -> str:
+        """A word nobody in the country trades under: head, one or more
+        middle syllables, tail (one syllable more once words that long
+        keep being taken)."""
+        rng = self.rng
+        mids = _COINED_MIDS
+        scope = "*" if everywhere else country
+        misses = 0
+        while True:
+            n_mids = self.syllables.get(scope, 1)
+            word = (_choice(rng, D.COINED_HEADS) + "".join(_choice(rng, mids) for _ in range(n_mids))
+                    + _choice(rng, D.COINED_TAILS)).capitalize()
+            if self.word_free(country, word, everywhere):
+                return word
+            misses += 1
+            if misses % 8 == 0:
+                self.syllables[scope] = n_mids + 1
+
+
 class _Contract:
     __slots__ = (
         "number", "crm_id", "crm_account", "erp_customer", "le", "title", "erp_title", "model", "value", "erp_value",
@@ -457,9 +525,10 @@ class DemoGenerator:
         gnum = 0
         counters = [0, 0, 0]  # crm, erp, psa
         # Names in use per country: distinct companies get distinct names
-        # (registries insist), so a crowded name space gets qualifiers instead.
-        # The only state kept across units: ~70 bytes per company.
-        used: set[str] = set()
+        # (registries insist), so a crowded name space gets qualifiers instead;
+        # and an invented word belongs to one company or group per country.
+        # The only state kept across units: ~100 bytes per company.
+        used = _Names(self._core_seed)
         rand = rng.random
         while idx < n:
             if rand() < self.group_unit_rate and n - idx >= 2:
@@ -492,10 +561,11 @@ class DemoGenerator:
         co.tag_country = ""
         if naming is None:
             co.industry = _INDUSTRY.pick(rng)
-            base, brand = self._unique_name(rng, country, lang, co.industry, used, city[0])
+            base, brand, _coined = self._unique_name(rng, country, lang, co.industry, used, city[0])
             co.base, co.brand = base, brand
             co.stem = base
-            co.trading = brand if brand != base and len(brand) >= 4 and rng.random() < 0.25 else base
+            co.trading = self._trading_name(used, country, base, brand,
+                                            brand != base and len(brand) >= 4 and rng.random() < 0.25)
         else:
             naming(co, rng)
         # systems
@@ -541,8 +611,9 @@ class DemoGenerator:
         return co
 
     @staticmethod
-    def _make_name(rng, country, lang, industry) -> tuple[str, str]:
-        """A company name without legal form, and its short brand."""
+    def _make_name(rng, country, lang, industry) -> tuple[str, str, str]:
+        """A company name without legal form, its short brand, and the word
+        the name was coined from ("" unless the name is an invented word)."""
         words = D.INDUSTRIES[industry][2]
         ind_lang = "en" if (lang == "en" or rng.random() < 0.3) else lang
         iw = _choice(rng, words[ind_lang])
@@ -557,13 +628,13 @@ class DemoGenerator:
                     bw2 = _choice(rng, D.BRAND_WORDS_EN)
                     if bw2 != bw:
                         # a two-word brand is distinctive enough to be used alone
-                        return f"{bw} {bw2} {iw}", f"{bw} {bw2}"
-            return f"{bw} {iw}", f"{bw} {iw}"  # "Blue" alone is no name
+                        return f"{bw} {bw2} {iw}", f"{bw} {bw2}", ""
+            return f"{bw} {iw}", f"{bw} {iw}", ""  # "Blue" alone is no name
         if r < 0.4:  # Hargreaves Engineering / Transports Dubois
             sn = _choice(rng, D.SURNAMES[sur_lang])
             first = ind_lang == lang and rng.random() < D.INDUSTRY_FIRST[lang]
             name = f"{iw} {sn}" if first else f"{sn} {iw}"
-            return name, (sn if rng.random() < 0.3 else name)
+            return name, (sn if rng.random() < 0.3 else name), ""
         if r < 0.48:  # Clarke & Webb (Partners)
             a, b = _choice(rng, D.SURNAMES[sur_lang]), _choice(rng, D.SURNAMES[sur_lang])
             if a == b:
@@ -571,28 +642,43 @@ class DemoGenerator:
             amp = " & " if rng.random() < 0.8 else (" and " if lang == "en" else " + ")
             brand = f"{a}{amp}{b}"
             if rng.random() < 0.35:
-                return f"{brand} {iw}", brand
-            return brand, brand
+                return f"{brand} {iw}", brand, ""
+            return brand, brand, ""
         if r < 0.86:  # Zentrova Analytics
             cw = (_choice(rng, D.COINED_HEADS) + _choice(rng, D.COINED_MIDS) + _choice(rng, D.COINED_TAILS)).capitalize()
             if rng.random() < 0.2:
-                return cw, cw
-            return f"{cw} {iw}", cw
+                return cw, cw, cw
+            return f"{cw} {iw}", cw, cw
         if r < 0.94:  # Thames Valley Foods / Rhein Energie
             places = D.PLACE_WORDS.get(country) or D.BRAND_WORDS_LOCAL.get(lang) or D.BRAND_WORDS_EN
             pw = _choice(rng, places)
-            return f"{pw} {iw}", f"{pw} {iw}"
+            return f"{pw} {iw}", f"{pw} {iw}", ""
         letters = D.ACRONYM_LETTERS
         acro = "".join(_choice(rng, letters) for _ in range(_choice(rng, (2, 3, 3, 4))))
-        return f"{acro} {iw}", acro
+        return f"{acro} {iw}", acro, ""
 
-    def _unique_name(self, rng, country, lang, industry, used, city_name) -> tuple[str, str]:
+    def _unique_name(self, rng, country, lang, industry, used: "_Names", city_name,
+                     everywhere: bool = False) -> tuple[str, str, str]:
+        """(base name, brand, invented word or "") for a new company (or, with
+        ``everywhere``, a corporate group that will have companies abroad).
+
+        The name is one no other company of the country is registered under,
+        as registries compare names (``_name_key``: "Björk & Larsson" is
+        "Björk + Larsson").  An invented word is a brand, owned like a trade
+        mark: a second company does not coin the word another already trades
+        under in its country (a group's, in any country), it coins another
+        (``_Names.coin``); without that, a million companies drawn from the
+        word parts would share each word a dozen times, two or three of them
+        trading under it in the same city."""
         for _ in range(6):
-            base, brand = self._make_name(rng, country, lang, industry)
-            key = f"{country}|{base.lower()}"
-            if key not in used:
-                used.add(key)
-                return base, brand
+            base, brand, coined = self._make_name(rng, country, lang, industry)
+            if coined and not used.word_free(country, coined, everywhere):
+                fresh = used.coin(country, everywhere)
+                base, brand, coined = fresh + base[len(coined):], fresh, fresh
+            if used.claim_name(country, base):
+                if coined:
+                    used.take_word(country, coined, everywhere)
+                return base, brand, coined
         # a crowded name: qualify it as real companies do ("Smith Engineering (Leeds)")
         r = rng.random()
         if country == "GB" and r < 0.5:
@@ -605,11 +691,24 @@ class DemoGenerator:
             qualified = f"{_choice(rng, D.ACRONYM_LETTERS)}. {base}"
         n = 2
         candidate = qualified
-        while f"{country}|{candidate.lower()}" in used:
+        while not used.claim_name(country, candidate):
             candidate = f"{qualified} {n}"
             n += 1
-        used.add(f"{country}|{candidate.lower()}")
-        return candidate, brand
+        if coined:
+            used.take_word(country, coined, everywhere)
+        # The company trades under its qualified name: the plain one is
+        # another company's.
+        return candidate, (candidate if brand == base else brand), coined
+
+    @staticmethod
+    def _trading_name(used: "_Names", country: str, base: str, brand: str, wanted: bool) -> str:
+        """The name a company trades under: its short brand when ``wanted``,
+        unless another company of the country is registered or trades under
+        it (business names are registered too, and passing off is
+        actionable), else its name."""
+        if wanted and used.claim_name(country, brand):
+            return brand
+        return base
 
     def _make_group(self, rng, idx, size, gid, counters, used) -> list[_Co]:
         """A head company plus subsidiaries abroad and divisions, sharing a name."""
@@ -617,14 +716,16 @@ class DemoGenerator:
         lang0 = D.COUNTRIES[hq_country][2]
         lang0 = "fr" if lang0 == "fr/nl" else lang0
         industry = _INDUSTRY.pick(rng)
-        base, brand = self._unique_name(rng, hq_country, lang0, industry, used, "International")
+        base, brand, _coined = self._unique_name(rng, hq_country, lang0, industry, used, "International",
+                                                 everywhere=True)
         holding = _choice(rng, D.HOLDING_WORDS[lang0]) if rng.random() < 0.45 else ""
 
         def name_hq(co, r):
             co.industry = industry
             co.base, co.brand = base, brand
             co.stem = f"{base} {holding}" if holding else base
-            co.trading = brand if brand != base and len(brand) >= 4 and r.random() < 0.2 else base
+            co.trading = self._trading_name(used, hq_country, base, brand,
+                                            brand != base and len(brand) >= 4 and r.random() < 0.2)
 
         hq = self._make_company(rng, idx, gid, "hq", None, counters, country=hq_country, naming=name_hq)
         group = [hq]
@@ -640,15 +741,25 @@ class DemoGenerator:
                 while country in used_countries:
                     country = _COUNTRY.pick(rng)
                 used_countries.add(country)
-                used.add(f"{country}|{base.lower()}")
-                with_country = rng.random() < 0.35
+                # Where a local company already has the group's name, the
+                # subsidiary registers and trades with the country in it.
+                taken_here = not used.name_free(country, base)
+                with_country = rng.random() < 0.35 or taken_here
                 cword = _choice(rng, D.SUBSIDIARY_COUNTRY_WORD[country])
+                local = f"{base} {cword}"
+                n = 2
+                while taken_here and not used.name_free(country, local):  # another group's subsidiary
+                    local = f"{base} {cword} {n}"
+                    n += 1
+                if not taken_here:
+                    used.take_name(country, base)
+                used.take_name(country, local)
 
-                def name_sister(co, r2, cword=cword, with_country=with_country):
+                def name_sister(co, r2, local=local, with_country=with_country, taken_here=taken_here):
                     co.industry = industry
                     co.base, co.brand = base, brand
-                    co.stem = f"{base} {cword}" if with_country else base
-                    co.trading = base if r2.random() < 0.7 else f"{base} {cword}"
+                    co.stem = local if with_country else base
+                    co.trading = base if r2.random() < 0.7 and not taken_here else local
                     co.tag_country = co.country
 
                 co = self._make_company(rng, idx + k, gid, "subsidiary", hq, counters, country=country, naming=name_sister)
@@ -662,7 +773,11 @@ class DemoGenerator:
                     co.industry = industry
                     co.base, co.brand = base, brand
                     co.stem = f"{base} {word}"
-                    co.trading = f"{base} {word}" if r2.random() < 0.8 else f"{brand} {word}"
+                    used.take_name(co.country, co.stem)
+                    # "Ryan Energy", the division of Ryan Motors, unless a
+                    # company of that name is there already
+                    co.trading = self._trading_name(used, co.country, co.stem, f"{brand} {word}",
+                                                    r2.random() >= 0.8 and brand != base)
                     co.tag_country = co.country if co.country != hq_country else ""
 
                 co = self._make_company(rng, idx + k, gid, "division", parent, counters, country=parent.country, naming=name_division)

@@ -214,6 +214,40 @@ def test_group_members_are_distinct_companies_sharing_name_domain_or_address(gen
         assert all(companies[t]["legal_name"].startswith(first_word) for t in members)
 
 
+def _invented(word: str) -> bool:
+    """Whether a name's first word is one coined from the generator's syllables
+    (and not one of its surnames, brand or place words, nor an acronym)."""
+    from mdm.demo import data as D
+
+    vocab = {w.lower() for words in (*D.SURNAMES.values(), D.BRAND_WORDS_EN, *D.BRAND_WORDS_LOCAL.values(),
+                                     *D.PLACE_WORDS.values()) for phrase in words for w in phrase.split()}
+    heads = "|".join(sorted(D.COINED_HEADS, key=len, reverse=True))
+    tails = "|".join(sorted(D.COINED_TAILS, key=len, reverse=True))
+    mids = "|".join(m for m in D.COINED_MIDS if m)
+    return bool(re.fullmatch(rf"(?:{heads})(?:{mids})*(?:{tails})", word, re.I)) and not word.isupper() \
+        and word.lower() not in vocab
+
+
+def test_distinct_companies_of_a_country_share_no_name_nor_invented_word():
+    """As registries and trade marks have it, at a size where the word parts
+    would otherwise repeat: a registered or trading name, compared as
+    registries compare names, and an invented brand word belong to one
+    company (or one group) per country."""
+    names, words = collections.defaultdict(set), collections.defaultdict(set)
+    for group in DemoGenerator(n_customers=20_000, seed=SEED)._groups():
+        for co in group:
+            owner = co.group_id or co.truth_id
+            for name in (co.stem, co.trading):
+                names[(co.country, G._name_key(name))].add(owner)
+            first = co.base.split()[0]
+            if _invented(first):
+                words[(co.country, first.lower())].add(owner)
+    assert len(words) > 5000
+    assert [k for k, owners in names.items() if len(owners) > 1] == []
+    assert [k for k, owners in words.items() if len(owners) > 1] == []
+    assert G._name_key("Björk & Larsson") == G._name_key("BJORK + LARSSON") == G._name_key("Björk and Larsson")
+
+
 def test_parent_ids_point_at_the_parent_in_the_same_system(gen, rows):
     companies = {c["truth_id"]: c for c in gen.companies()}
     seen: dict[tuple[str, str], str] = {}
