@@ -15,9 +15,12 @@ Name keys are qualified by the record's city when the spec has one (an
 address field's ``city``): "Sauer|DUSS" is a block of a handful of records
 where "SAUE|DE" holds every Sauer, Sauerland and Sauermann of a country, so
 the window reaches the duplicate instead of stopping at the neighbours of
-the sort order.  The first word, its sound and its letters (typos) each
-make a key; the country-wide anagram and longest-word keys remain for
-records without a city.
+the sort order.  The first word and its sound each make a key, and so does
+the first word with any one letter left out: two spellings one slip apart
+(a letter dropped, doubled, swapped or mistyped: "Quordeynx" and
+"Quorfeynx", "Vendeon" and "Vedeon") share one of those, in a block of a
+handful of records.  The country-wide anagram and longest-word keys remain
+for records without a city.
 """
 
 from __future__ import annotations
@@ -121,21 +124,29 @@ def _city_key(city: str) -> str:
 
 
 def _first_word_city(city: str, *names: str) -> list[str]:
+    """The first word and, for words of four letters or more, the word with
+    each one of its letters left out (a deletion neighbourhood): words one
+    slip apart share a key, whichever letter the slip hit — which the sound
+    of the word and the first letters do not when it hit the first
+    syllable."""
     if not city:
         return []
-    return [f"{n.split()[0].upper()}|{_city_key(city)}" for n in names if n]
+    place = _city_key(city)
+    out = []
+    for n in names:
+        if not n:
+            continue
+        word = n.split()[0].upper()
+        out.append(f"{word}|{place}")
+        if len(word) >= 4:
+            out.extend(f"{word[:i]}{word[i + 1:]}|{place}" for i in range(len(word)))
+    return out
 
 
 def _phonetic_city(city: str, *names: str) -> list[str]:
     if not city:
         return []
     return [f"{_phonetic(n)}|{_city_key(city)}" for n in names if n]
-
-
-def _anagram_city(city: str, *names: str) -> list[str]:
-    if not city:
-        return []
-    return [key.rsplit("|", 1)[0] + f"|{_city_key(city)}" for key in _anagram("", *names)]
 
 
 def _postcode_name(postcode: str, *names: str) -> list[str]:
@@ -176,10 +187,12 @@ def _name_rules(spec: Spec) -> list[BlockingRule]:
         cols = (f.name, *f.alternatives)
         suffix = "" if k == 0 else f".{f.name}"
         if city:
-            # Measured on the demo data (bench_matching): the three city keys
-            # find 97 % of true pairs in small blocks; country-wide, only the
+            # Measured on the demo data (bench_matching, 100,000 customers):
+            # the first word's one-letter deletions took blocking recall from
+            # 99.74 % to 99.95 % for 5 % more candidate pairs, and find every
+            # pair a city-qualified anagram key found; country-wide, only the
             # anagram and longest-word keys still add pairs worth their cost.
-            for kind, fn in (("nw", _first_word_city), ("nq", _phonetic_city), ("nx", _anagram_city)):
+            for kind, fn in (("nw", _first_word_city), ("nq", _phonetic_city)):
                 rules.append(BlockingRule(kind + suffix, (city, *cols), fn, 20))
             country_wide = (("nt", _longest_token, 3), ("na", _anagram, 5))
         else:

@@ -30,6 +30,21 @@ def test_name_keys_are_qualified_by_the_city_when_there_is_one(fitted):
     assert not any(k.startswith("nw:") for k in fitted.blocking_keys({"legal_name": "Sauer", "country": "DE"}))
 
 
+def test_spellings_one_slip_apart_share_a_key_in_their_city(fitted):
+    def name_keys(name, city):
+        return {k for k in fitted.blocking_keys({"legal_name": name, "city": city, "country": "GB"})
+                if k.startswith("nw:")}
+
+    right = name_keys("Quordeynx Analytics Ltd", "London")
+    # a letter mistyped in the first syllable: sound and first letters differ, one deletion agrees
+    for slip in ("Quorfeynx Analytics", "Qourdeynx Analytics", "Quordeyx Analytics", "Quorrdeynx Analytics"):
+        assert right & name_keys(slip, "London"), slip
+        assert not right & name_keys(slip, "Leeds"), slip
+    assert not right & name_keys("Quorvantis Analytics", "London")
+    # short words make no deletion keys ("AD", "IBM" would leave blocks of every two-letter name)
+    assert name_keys("IBM Consulting", "London") == {"nw:IBM|LOND"}
+
+
 def test_every_name_has_a_country_wide_key_even_a_short_one(fitted):
     assert "na:ADHTY|DE" in fitted.blocking_keys({"legal_name": "AD Thy GmbH", "country": "DE"})
     assert "na:BIM|US" in fitted.blocking_keys({"legal_name": "IBM", "country": "US"})
