@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection
+from django.db.models import Q
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.http import quote_etag
@@ -94,6 +95,24 @@ def _visible_states(request) -> set[str]:
     return states
 
 
+def _awaiting_reapproval(record) -> bool:
+    """A record approved before whose change now awaits approval: approved-only
+    readers are served its last approved version, not a 404."""
+    return record.state == LifecycleState.PENDING and record.approved_at is not None
+
+
+def _last_approved(model, ids, values=None) -> dict:
+    """``{golden id: its newest history row in the approved state}``, as model
+    instances, or as ``values(queryset)`` rows when a function is given (a
+    list page's columns).  One query for any number of records."""
+    rows = (model.history.model.objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
+            .order_by("id", "-history_date", "-history_id"))
+    out: dict = {}
+    for row in (values(rows) if values is not None else rows):
+        out.setdefault(row["id"] if values is not None else row.id, row)
+    return out
+
+
 # --- masters ------------------------------------------------------------------------------
 
 class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
@@ -131,7 +150,9 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action == "list":
             requested = set(self.request.query_params.getlist("state"))
             if not requested:
-                qs = qs.filter(state=LifecycleState.APPROVED)
+                # the approved masters: records awaiting re-approval are listed at their last approved version
+                qs = qs.filter(Q(state=LifecycleState.APPROVED)
+                               | Q(state=LifecycleState.PENDING, approved_at__isnull=False))
             elif LifecycleState.PENDING in requested and not may_read_pending(self.request):
                 raise exceptions.PermissionDenied(
                     "This account may not read pending records (service accounts need can_read_pending)."
@@ -157,7 +178,20 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         renderer.ensure(self.paginator.get_ordering(request, self)[0])  # the cursor needs the sort key
         queryset = self.filter_queryset(self.get_queryset(base=renderer.base()))
         page = self.paginate_queryset(queryset)
+        if not self.request.query_params.getlist("state"):
+            page = self._published_rows(page, renderer)
         return self.get_paginated_response(renderer.render(page))
+
+    def _published_rows(self, page: list, renderer) -> list:
+        """The page with each record awaiting re-approval replaced by its last
+        approved version (same columns, from history; the page's order and
+        cursor stay those of the current rows)."""
+        waiting = [row["id"] for row in page if row["state"] == LifecycleState.PENDING]
+        if not waiting:
+            return page
+        approved = _last_approved(self.model, waiting, renderer.values)
+        return [approved[row["id"]] if row["state"] == LifecycleState.PENDING else row
+                for row in page if row["state"] != LifecycleState.PENDING or row["id"] in approved]
 
     # --- detail ---------------------------------------------------------------------------
     def _load(self, pk, *, for_read: bool = False):
@@ -202,7 +236,14 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
             body = {"id": str(record.pk), "state": LifecycleState.MERGED, "merged_into": str(survivor.pk), "url": url}
             return Response(body, status=status.HTTP_301_MOVED_PERMANENTLY, headers={"Location": url})
         if record.state not in _visible_states(request):
-            raise Http404(f"No approved {self.model._meta.verbose_name} with this id (it awaits approval).")
+            published = _last_approved(self.model, [record.pk]).get(record.pk) if _awaiting_reapproval(record) else None
+            if published is None:
+                raise Http404(f"No approved {self.model._meta.verbose_name} with this id (it awaits approval).")
+            approved = published.instance
+            headers = {"X-Awaiting-Approval": str(record.version)}
+            if inm and etag_for(approved) in [t.strip() for t in inm.split(",")]:
+                return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_for(approved), **headers})
+            return self._detail_response(approved, **headers)
         return self._detail_response(record)
 
     def _not_modified(self, request, pk, inm: str):
@@ -409,8 +450,10 @@ def _document(viewset_cls, noun: str, filterset):
     brief_param = OpenApiParameter("brief", OpenApiTypes.BOOL, description="Brief form: id, url, display, state.")
     list_schema = extend_schema(
         summary=f"List approved {noun}",
-        description=(f"Approved {noun} (pass `state` to ask for others; `pending` needs a steward session or a "
-                     "service account with can_read_pending). Cursor pagination stable under concurrent writes; "
+        description=(f"Approved {noun}: one whose change awaits approval is listed at its last approved version "
+                     "(filters match its current values). Pass `state` to ask for records in that state as they "
+                     "are now; `pending` needs a steward session or a service account with can_read_pending. "
+                     "Cursor pagination stable under concurrent writes; "
                      f"at most {MAX_PAGE_SIZE} per page; unknown parameters answer 400."),
         parameters=[brief_param],
         responses={200: any_of(f"{viewset_cls.model.__name__}ListItem",
@@ -419,6 +462,8 @@ def _document(viewset_cls, noun: str, filterset):
     )
     retrieve_schema = extend_schema(
         summary=f"One of the {noun}, with cross-references and lineage",
+        description=("While a change awaits approval, a caller who may not read pending records gets the last "
+                     "approved version, with the pending version's number in the `X-Awaiting-Approval` header."),
         parameters=[
             OpenApiParameter("as_of", OpenApiTypes.DATETIME, description="The record as it was at this time."),
             OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,

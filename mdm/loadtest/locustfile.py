@@ -17,7 +17,8 @@ Every response is checked (status and the body's shape; a POST must answer
 the outcome it was sent for), so an error is a failed request, not a
 fast one.  The records writers change are kept out of the readers' sample:
 a changed approved customer awaits approval again, and a reader asking for
-it would rightly get a 404."""
+it is served its last approved version from history, another read than the
+one these clients measure."""
 
 from __future__ import annotations
 
