@@ -387,6 +387,28 @@ def lineage_rows(record, issues=()) -> list[LineageRow]:
     return rows
 
 
+def changes_since_approval(record) -> dict | None:
+    """For a record whose change awaits approval: the version downstream
+    readers are still served and each field that approving would change
+    (label, published value, pending value).  None otherwise."""
+    from mdm.services.golden import awaiting_reapproval, last_approved
+
+    if not awaiting_reapproval(record):
+        return None
+    published = last_approved(type(record), [record.pk]).get(record.pk)
+    if published is None:
+        return None
+    fields = canonical.fields_for(record.entity_type)
+    refs = goldens_by_id([(f.ref, getattr(r, f"{f.name}_id")) for f in fields if f.kind == "ref"
+                          for r in (record, published)])
+    rows = []
+    for f in fields:
+        before, after = display_value(published, f, refs), display_value(record, f, refs)
+        if before != after:
+            rows.append({"name": f.name, "label": f.verbose, "before": before, "after": after})
+    return {"version": published.version, "approved_at": published.approved_at, "rows": rows}
+
+
 def issues_for(record) -> list[ValidationIssue]:
     return list(ValidationIssue.objects.filter(entity_type=record.entity_type, golden_id=record.pk))
 

@@ -498,6 +498,7 @@ def _record_context(request, record, **extra):
         "can_approve_now": can.approve and record.state == LifecycleState.PENDING and not four_eyes_block,
         "four_eyes_block": four_eyes_block and can.approve,
         "approve_form": ApproveForm(initial={"version": record.version}),
+        "since_approval": sel.changes_since_approval(record),
         "deliveries": _deliveries(record),
     }
     ctx.update(extra)

@@ -95,24 +95,6 @@ def _visible_states(request) -> set[str]:
     return states
 
 
-def _awaiting_reapproval(record) -> bool:
-    """A record approved before whose change now awaits approval: approved-only
-    readers are served its last approved version, not a 404."""
-    return record.state == LifecycleState.PENDING and record.approved_at is not None
-
-
-def _last_approved(model, ids, values=None) -> dict:
-    """``{golden id: its newest history row in the approved state}``, as model
-    instances, or as ``values(queryset)`` rows when a function is given (a
-    list page's columns).  One query for any number of records."""
-    rows = (model.history.model.objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
-            .order_by("id", "-history_date", "-history_id"))
-    out: dict = {}
-    for row in (values(rows) if values is not None else rows):
-        out.setdefault(row["id"] if values is not None else row.id, row)
-    return out
-
-
 # --- masters ------------------------------------------------------------------------------
 
 class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
@@ -189,7 +171,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         waiting = [row["id"] for row in page if row["state"] == LifecycleState.PENDING]
         if not waiting:
             return page
-        approved = _last_approved(self.model, waiting, renderer.values)
+        approved = golden_svc.last_approved(self.model, waiting, renderer.values)
         return [approved[row["id"]] if row["state"] == LifecycleState.PENDING else row
                 for row in page if row["state"] != LifecycleState.PENDING or row["id"] in approved]
 
@@ -236,7 +218,8 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
             body = {"id": str(record.pk), "state": LifecycleState.MERGED, "merged_into": str(survivor.pk), "url": url}
             return Response(body, status=status.HTTP_301_MOVED_PERMANENTLY, headers={"Location": url})
         if record.state not in _visible_states(request):
-            published = _last_approved(self.model, [record.pk]).get(record.pk) if _awaiting_reapproval(record) else None
+            published = (golden_svc.last_approved(self.model, [record.pk]).get(record.pk)
+                         if golden_svc.awaiting_reapproval(record) else None)
             if published is None:
                 raise Http404(f"No approved {self.model._meta.verbose_name} with this id (it awaits approval).")
             approved = published.instance

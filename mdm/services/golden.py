@@ -102,6 +102,24 @@ def follow_merges(model, pk, *, fields=None):
     return obj
 
 
+def awaiting_reapproval(record) -> bool:
+    """Approved before, with a change now awaiting approval."""
+    return record.state == LifecycleState.PENDING and record.approved_at is not None
+
+
+def last_approved(model, ids, values=None) -> dict:
+    """``{golden id: its newest history row in the approved state}``, the
+    version readers of approved records are served while a change awaits
+    approval: history instances, or the rows of ``values(queryset)`` when a
+    function is given.  One query for any number of records."""
+    rows = (model.history.model.objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
+            .order_by("id", "-history_date", "-history_id"))
+    out: dict = {}
+    for row in (values(rows) if values is not None else rows):
+        out.setdefault(row["id"] if values is not None else row.id, row)
+    return out
+
+
 def resolve_ref(ref_type: str, system_code: str, value: str):
     """A system's reference (its own id for the other record, or a natural
     key such as a legal entity code or contract number, or a golden id) →

@@ -250,6 +250,27 @@ def test_approver_approves_a_pending_record(northwind, approver):
     assert "approved" in toasts(approver)[0]["text"]
 
 
+def test_approver_sees_what_approving_a_change_to_a_published_record_changes(northwind, client_for):
+    a = valid_pending(northwind)
+    bob, alice = client_for("bob"), client_for("alice")
+    assert bob.post(f"/records/customers/{a.pk}/approve/", {"version": a.version}).status_code == 302
+    a.refresh_from_db()
+    published = a.version
+    assert 'id="awaiting-approval"' not in bob.get(f"/records/customers/{a.pk}/").content.decode()
+    alice.post(f"/records/customers/{a.pk}/edit/", edit_payload(a, city="Cambridge", reason="moved"))
+    a.refresh_from_db()
+    assert a.state == "pending" and a.version > published
+    page = bob.get(f"/records/customers/{a.pk}/").content.decode()
+    panel = page[page.index('id="awaiting-approval"'):page.index('id="details"')]
+    assert f"downstream systems still get version {published}" in panel
+    row = panel[panel.index('data-field="city"'):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="diff-old">London</td>' in row and '<td class="diff-new">Cambridge</td>' in row
+    assert panel.count("data-field=") == 1  # only what approving changes
+    assert bob.post(f"/records/customers/{a.pk}/approve/", {"version": a.version}).status_code == 302
+    assert 'id="awaiting-approval"' not in bob.get(f"/records/customers/{a.pk}/").content.decode()
+
+
 @override_settings(MDM_FOUR_EYES=True)
 def test_four_eyes_the_last_editor_cannot_approve_their_own_change(northwind, client_for):
     a = valid_pending(northwind)
