@@ -166,15 +166,25 @@ class Batch:
             return (MatchDecision.MATCH if score >= thresholds["match"] else
                     MatchDecision.REVIEW if score >= thresholds["review"] else MatchDecision.NEW)
 
+        # A record is no duplicate of its own parent (a division and its head company share name,
+        # domain and address): the parent it names, as a golden or as another record of this chunk,
+        # is neither linked nor proposed.
+        own_refs = [f.name for f in canonical.fields_for(self.entity_type) if f.kind == "ref" and f.ref == self.entity_type]
+        parent_goldens = [{item.match_values.get(f) for f in own_refs} - {None} for item in new_items]
+        parent_ids = [{str(item.canonical[f]) for f in own_refs if item.canonical.get(f)} for item in new_items]
+
+        def kin(pos: int, p: int) -> bool:
+            return new_items[p].source_id in parent_ids[pos] or new_items[pos].source_id in parent_ids[p]
+
         started: dict[int, uuid.UUID] = {}  # chunk position -> the new golden it started
         links: dict = {}  # item.index -> (golden id, is_new, score, reviews)
         for pos, item in enumerate(new_items):
             scored = []
             for gid in shortlist[item.index]:
-                if gid in row_of:
+                if gid in row_of and str(gid) not in parent_goldens[pos]:
                     scored.append((pair_score[(pos, row_of[gid])], str(gid), gid, row_of[gid]))
             for p in earlier[pos]:
-                if p in started:
+                if p in started and not kin(pos, p):
                     scored.append((pair_score[(pos, p)], str(started[p]), started[p], p))
             scored = [(s, key, gid, row, decide(s)) for s, key, gid, row in scored]
             scored = [t for t in scored if t[4] != MatchDecision.NEW]

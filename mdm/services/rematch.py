@@ -12,6 +12,7 @@ from typing import Callable
 
 from django.db import transaction
 
+from mdm import canonical
 from mdm.audit import audit_context
 from mdm.choices import MatchDecision, Origin
 from mdm.models import BlockingKey, MatchTask, golden_model
@@ -27,6 +28,7 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
 
     matcher = matcher_for(entity_type)
     model = golden_model(entity_type)
+    own_refs = [f.name for f in canonical.fields_for(entity_type) if f.kind == "ref" and f.ref == entity_type]
     ids = list(model.objects.filter(state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True))
     total, compared = len(ids), 0
     tasks_before = MatchTask.objects.filter(entity_type=entity_type).count()
@@ -47,7 +49,9 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
                       for g in model.objects.filter(pk__in=needed, state__in=LIVE_STATES)}
             with transaction.atomic():
                 for gid, others in pairs.items():
-                    others = [o for o in others if o in values]
+                    # a record and its parent are a hierarchy, not a duplicate pair
+                    others = [o for o in others if o in values and not _parent_and_child(values[gid], gid,
+                                                                                         values[o], o, own_refs)]
                     if gid not in values or not others:
                         continue
                     scores = matcher.score_many(values[gid], [values[o] for o in others])
@@ -61,3 +65,8 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
                 progress(min(start + chunk, total), total)
     opened = MatchTask.objects.filter(entity_type=entity_type).count() - tasks_before
     return {"records": total, "pairs_compared": compared, "tasks_opened": opened}
+
+
+def _parent_and_child(values_a: dict, a, values_b: dict, b, own_refs) -> bool:
+    """Whether one record names the other as its parent."""
+    return any(values_a.get(f) == str(b) or values_b.get(f) == str(a) for f in own_refs)
