@@ -112,6 +112,11 @@ def fields_for(entity_type: str) -> tuple[CanonicalField, ...]:
     return FIELDS[entity_type]
 
 
+def parent_fields(entity_type: str) -> list[str]:
+    """The fields naming another record of the same type (a customer's parent)."""
+    return [f.name for f in FIELDS[entity_type] if f.kind == "ref" and f.ref == entity_type]
+
+
 def field_names(entity_type: str) -> list[str]:
     return [f.name for f in FIELDS[entity_type]]
 

@@ -169,7 +169,7 @@ class Batch:
         # A record is no duplicate of its own parent (a division and its head company share name,
         # domain and address): the parent it names, as a golden or as another record of this chunk,
         # is neither linked nor proposed.
-        own_refs = [f.name for f in canonical.fields_for(self.entity_type) if f.kind == "ref" and f.ref == self.entity_type]
+        own_refs = canonical.parent_fields(self.entity_type)
         parent_goldens = [{item.match_values.get(f) for f in own_refs} - {None} for item in new_items]
         parent_ids = [{str(item.canonical[f]) for f in own_refs if item.canonical.get(f)} for item in new_items]
 

@@ -28,7 +28,7 @@ def rematch_entity_type(entity_type: str, *, progress: Callable[[int, int], None
 
     matcher = matcher_for(entity_type)
     model = golden_model(entity_type)
-    own_refs = [f.name for f in canonical.fields_for(entity_type) if f.kind == "ref" and f.ref == entity_type]
+    own_refs = canonical.parent_fields(entity_type)
     ids = list(model.objects.filter(state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True))
     total, compared = len(ids), 0
     tasks_before = MatchTask.objects.filter(entity_type=entity_type).count()
