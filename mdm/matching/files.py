@@ -66,6 +66,20 @@ def _check_ids(ids: list[str], id_column: str) -> None:
         raise InputError(f"ids must be unique; repeated: {', '.join(sorted(dupes)[:5])}")
 
 
+def parent_links(spec: Spec, rows: list[dict], ids: list[str]) -> list[tuple[str, str]]:
+    """(row id, its parent's id) for the spec's optional ``"parent"`` column,
+    which holds the id of the row's parent (a division's head company): a
+    row and its parent are a hierarchy, never matched nor proposed."""
+    column = spec.extra.get("parent")
+    if column is None:
+        return []
+    if not isinstance(column, str) or not column:
+        raise SpecError('"parent" must name the column holding the id of each row\'s parent')
+    if rows and column not in rows[0]:
+        raise InputError(f"the spec's parent column {column!r} is not in the file")
+    return [(i, r[column].strip()) for i, r in zip(ids, rows) if (r.get(column) or "").strip()]
+
+
 def write_pairs(path: str | Path, result: DedupeResult) -> int:
     n = 0
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -84,6 +98,7 @@ def match_file(input_path: str | Path, spec_path: str | Path, out_path: str | Pa
     every pair at or above the review threshold."""
     spec = load_spec(spec_path)
     rows, ids = read_rows(input_path, spec, id_column)
+    not_duplicates = [*not_duplicates, *parent_links(spec, rows, ids)]
     matcher = Matcher(spec, workers=workers, processes=workers if len(rows) >= 50_000 else 1)
     result = matcher.dedupe(rows, ids, not_duplicates=not_duplicates, progress=progress)
     written = write_pairs(out_path, result)

@@ -97,3 +97,27 @@ def test_bad_csv_files_are_command_errors_with_a_reason(files, tmp_path):
                      "1,Acme,,,,,,,,GB\n1,Acme,,,,,,,,GB\n")
     with pytest.raises(CommandError, match="unique"):
         call_command("match_file", str(dupes), "--spec", str(spec), "--out", str(out), "--no-progress")
+
+
+def test_a_parent_column_keeps_a_row_and_its_parent_apart(files, tmp_path):
+    data, spec, out, _ = files
+    call_command("match_file", str(data), "--spec", str(spec), "--out", str(out), "--no-progress")
+    with open(out, newline="", encoding="utf-8") as fh:
+        first = next(p for p in csv.DictReader(fh) if p["decision"] == "match")
+    with open(data, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:  # the second row of the pair names the first as its parent
+        r["parent_id"] = first["id_a"] if r["id"] == first["id_b"] else ""
+    linked = tmp_path / "with_parents.csv"
+    with open(linked, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, [*COLUMNS, "parent_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    spec.write_text(json.dumps({**SPEC, "parent": "parent_id"}))
+    call_command("match_file", str(linked), "--spec", str(spec), "--out", str(out), "--no-progress")
+    with open(out, newline="", encoding="utf-8") as fh:
+        pairs = {frozenset((p["id_a"], p["id_b"])) for p in csv.DictReader(fh)}
+    assert pairs and frozenset((first["id_a"], first["id_b"])) not in pairs
+    spec.write_text(json.dumps({**SPEC, "parent": "no_such_column"}))
+    with pytest.raises(CommandError, match="parent column 'no_such_column'"):
+        call_command("match_file", str(linked), "--spec", str(spec), "--out", str(out), "--no-progress")
