@@ -9,11 +9,9 @@ import subprocess
 import sys
 import time
 
-import pytest
+import psutil
 
-psutil = pytest.importorskip("psutil")
-
-from mdm.loadtest.runner import CpuMeter  # noqa: E402
+from mdm.loadtest.runner import CpuMeter
 
 BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n"
 
