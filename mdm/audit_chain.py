@@ -218,10 +218,16 @@ class _SealAfterCommit:
         this was a bulk write, whose rows the sweep (beat, ``verify_audit``,
         the next small action) seals, so imports are not slowed.  Either way
         only if no other sealer is busy."""
+        if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):
+            try:
+                # no publish retries: with the broker down every write would wait for them, and the
+                # periodic sweep seals whatever was not handed over
+                seal_pending_task.apply_async(kwargs={"wait": False}, ignore_result=True, retry=False)
+            except Exception as exc:  # noqa: BLE001 - never fail the committed action
+                logger.warning("audit sealing not handed to a worker (%s); the periodic sweep will seal", exc)
+            return
         try:
-            if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):
-                seal_pending_task.apply_async(kwargs={"wait": False}, ignore_result=True)
-            elif self.queued <= INLINE_SEAL_MAX:
+            if self.queued <= INLINE_SEAL_MAX:
                 seal_pending(wait=False, limit=SEAL_BATCH)
         except Exception:  # noqa: BLE001 - the sweep retries; never fail the committed action
             logger.exception("sealing audit rows after commit failed; the periodic sweep will retry")

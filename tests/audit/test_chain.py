@@ -185,3 +185,27 @@ def test_without_a_broker_bulk_writes_are_left_to_the_sweep_and_small_ones_seale
     ingest("crm", "001X", {"AccountName": "Contoso"})  # a small action afterwards seals a batch
     assert AuditPending.objects.count() == 0
     assert audit_chain.verify(seal=False, max_unsealed_age=dt.timedelta(0)).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_write_goes_through_at_once_and_leaves_sealing_to_the_sweep(
+        seeded, settings, monkeypatch, caplog):
+    """With a broker, sealing is handed to a worker after the commit, once and
+    without publish retries; if the broker is down the write still succeeds,
+    a warning says so, and the sweep seals the rows later."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    calls = []
+
+    def broker_down(*args, **kwargs):
+        calls.append(kwargs)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(audit_chain.seal_pending_task, "apply_async", broker_down)
+    with caplog.at_level("WARNING", logger="mdm.audit_chain"):
+        ingest("erp", "C9", ERP_NORTHWIND)
+    assert Customer.objects.count() == 1
+    assert [c.get("retry") for c in calls] == [False]
+    assert "the periodic sweep will seal" in caplog.text and "Traceback" not in caplog.text
+    assert AuditPending.objects.exists()
+    audit_chain.seal_pending()
+    assert audit_chain.verify(seal=False, max_unsealed_age=dt.timedelta(0)).ok
