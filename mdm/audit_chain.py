@@ -18,11 +18,13 @@ How it works
   the database, and appends one ``AuditEntry`` per row:
   ``row_hash = SHA-256(nonce ‖ canonical JSON of every column of the row)``
   and ``chain_hash = HMAC-SHA-256(key, previous chain_hash ‖ the entry's
-  columns)``.  It runs after the commit of each audited action (on a Celery
-  worker when there is a broker; in-process for small transactions when
-  there is none), every minute from Celery beat (``mdm.audit.seal_pending``)
-  and at the start of ``verify_audit``; a sealer that finds the lock taken
-  leaves the rows to the one holding it, the next commit or the sweep.
+  columns)``.  It runs within ``MDM_AUDIT_SEAL_DELAY`` (1 s) of the commit
+  of each audited action, one pass for all the commits of that window (on a
+  Celery worker when there is a broker; in a thread of the writer's process
+  for small transactions when there is none), every minute from Celery beat
+  (``mdm.audit.seal_pending``) and at the start of ``verify_audit``; a sealer
+  that finds the lock taken leaves the rows to the one holding it, the next
+  commit or the sweep.
   The entry also copies who/when/what/why and the changed field names: the
   auditor's log is this one indexed table, and shows rows once sealed.
 * **Verify.**  :func:`verify` walks the chain in ``seq`` order, recomputes
@@ -54,6 +56,8 @@ import json
 import logging
 import os
 import secrets
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -217,20 +221,75 @@ class _SealAfterCommit:
         Without one (the one-machine setup), seal a batch in-process — unless
         this was a bulk write, whose rows the sweep (beat, ``verify_audit``,
         the next small action) seals, so imports are not slowed.  Either way
-        only if no other sealer is busy."""
+        only if no other sealer is busy.  With ``MDM_AUDIT_SEAL_DELAY`` the
+        commits of that window share one pass: its fixed cost (a few queries
+        per history table) is paid once, not once per request."""
+        delay = float(getattr(settings, "MDM_AUDIT_SEAL_DELAY", 0) or 0)
         if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):
+            _coalescer.hand_off(delay)
+            return
+        if self.queued > INLINE_SEAL_MAX:
+            return
+        if delay > 0:
+            _coalescer.seal_soon(delay)
+        else:
+            _seal_here()
+
+
+def _seal_here() -> None:
+    try:
+        seal_pending(wait=False, limit=SEAL_BATCH)
+    except Exception:  # noqa: BLE001 - the sweep retries; never fail the committed action
+        logger.exception("sealing audit rows after commit failed; the periodic sweep will retry")
+
+
+class _Coalescer:
+    """One sealing pass per window for the commits of this process.
+
+    A commit whose hook finds a pass already due at the end of the window
+    does nothing: the pass starts after the hook ran, so after the commit,
+    and sees its queued rows.  With a broker the pass is a task published
+    with a countdown; without one a timer thread (not a daemon, so a command
+    that exits right after a write still seals it)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._due = 0.0  # monotonic time at which the pass already asked for runs
+        self._timer: threading.Timer | None = None
+
+    def hand_off(self, delay: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if delay > 0 and now < self._due:
+                return
             try:
                 # no publish retries: with the broker down every write would wait for them, and the
                 # periodic sweep seals whatever was not handed over
-                seal_pending_task.apply_async(kwargs={"wait": False}, ignore_result=True, retry=False)
+                seal_pending_task.apply_async(kwargs={"wait": False}, countdown=delay or None,
+                                              ignore_result=True, retry=False)
             except Exception as exc:  # noqa: BLE001 - never fail the committed action
                 logger.warning("audit sealing not handed to a worker (%s); the periodic sweep will seal", exc)
-            return
+                return
+            self._due = now + delay
+
+    def seal_soon(self, delay: float) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return
+            self._timer = threading.Timer(delay, self._run)
+            self._timer.name = "mdm-audit-sealer"
+            self._timer.start()
+
+    def _run(self) -> None:
+        with self._lock:  # a commit from now on asks for a pass of its own
+            self._timer = None
         try:
-            if self.queued <= INLINE_SEAL_MAX:
-                seal_pending(wait=False, limit=SEAL_BATCH)
-        except Exception:  # noqa: BLE001 - the sweep retries; never fail the committed action
-            logger.exception("sealing audit rows after commit failed; the periodic sweep will retry")
+            _seal_here()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
+_coalescer = _Coalescer()
 
 
 def schedule_seal(using: str = "default", queued: int = 1) -> None:

@@ -9,6 +9,7 @@ CELERY_BROKER_URL   redis://… or amqp://…; unset = tasks run in-process (zer
 MDM_AUTO_APPROVE    "valid" approves records that pass validation and have no open review task
 MDM_FOUR_EYES       "true" (default) makes approval need someone other than the last editor
 MDM_BULK_LIMIT      most records in one bulk POST (default 500)
+MDM_AUDIT_SEAL_DELAY  seconds within which a commit's history rows are sealed, together (default 1)
 """
 
 from __future__ import annotations
@@ -196,6 +197,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MDM_MAX_BODY_BYTES", str(5 * 1
 # --- Master data policies ---------------------------------------------------
 MDM_AUTO_APPROVE = os.environ.get("MDM_AUTO_APPROVE", "").strip().lower()  # "" or "valid"
 MDM_FOUR_EYES = env_bool("MDM_FOUR_EYES", True)
+# Seconds after a commit within which its history rows are sealed into the audit chain; the commits of that
+# window are sealed together (one pass instead of one per request).  0: right after each commit.
+MDM_AUDIT_SEAL_DELAY = float(os.environ.get("MDM_AUDIT_SEAL_DELAY", "0" if TESTING else "1"))
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

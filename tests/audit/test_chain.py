@@ -209,3 +209,48 @@ def test_with_the_broker_down_a_write_goes_through_at_once_and_leaves_sealing_to
     assert AuditPending.objects.exists()
     audit_chain.seal_pending()
     assert audit_chain.verify(seal=False, max_unsealed_age=dt.timedelta(0)).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_commits_of_one_window_are_sealed_in_one_pass(seeded, settings, monkeypatch):
+    """Sealing has a fixed cost per pass (a few queries per history table):
+    with a seal delay, the writes of that window share one pass, run by a
+    thread of the writer's process once the window closes."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MDM_AUDIT_SEAL_DELAY = 1.0
+    monkeypatch.setattr(audit_chain, "_coalescer", audit_chain._Coalescer())
+    passes = []
+    real = audit_chain.seal_pending
+
+    def counting(**kwargs):
+        passes.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(audit_chain, "seal_pending", counting)
+    ingest("erp", "C9", ERP_NORTHWIND)
+    ingest("crm", "001X", {"AccountName": "Contoso"})
+    ingest("crm", "001Y", {"AccountName": "Fabrikam"})
+    assert AuditPending.objects.exists() and not passes  # nothing sealed inside the window
+    timer = audit_chain._coalescer._timer
+    assert timer is not None
+    timer.join(10)
+    assert len(passes) == 1
+    assert not AuditPending.objects.exists()
+    assert audit_chain.verify(seal=False, max_unsealed_age=dt.timedelta(0)).ok
+    ingest("crm", "001Z", {"AccountName": "Tailspin"})  # a write after the pass asks for a pass of its own
+    audit_chain._coalescer._timer.join(10)
+    assert len(passes) == 2 and not AuditPending.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_the_commits_of_one_window_hand_off_one_delayed_pass(seeded, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.MDM_AUDIT_SEAL_DELAY = 60.0  # the whole test falls in one window
+    monkeypatch.setattr(audit_chain, "_coalescer", audit_chain._Coalescer())
+    calls = []
+    monkeypatch.setattr(audit_chain.seal_pending_task, "apply_async", lambda *a, **kw: calls.append(kw))
+    ingest("erp", "C9", ERP_NORTHWIND)
+    ingest("crm", "001X", {"AccountName": "Contoso"})
+    ingest("crm", "001Y", {"AccountName": "Fabrikam"})
+    assert len(calls) == 1
+    assert calls[0]["countdown"] == 60.0 and calls[0]["retry"] is False
