@@ -34,6 +34,10 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30  # SIGTERM: finish in-flight requests for up to 30 s
 keepalive = 5  # seconds an idle client connection stays open (threaded workers)
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections evenly.
+# On one shared socket, epoll wakes the worker that waited last, so one worker took most of the
+# long-lived keep-alive connections of a busy client pool and queued their requests while the other idled.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() != "false"
 # A worker is replaced after this many requests (a guard against slow leaks); each replacement boots
 # Django and reloads the matcher, so not every minute at a few hundred requests/s.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
