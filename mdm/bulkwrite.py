@@ -8,7 +8,10 @@ These helpers write the same rows with plain database tools instead:
 
 * :func:`insert` — PostgreSQL ``COPY`` with primary keys taken from the
   table's sequence first (the objects get their ids, as ``bulk_create``
-  gives them); other databases fall back to ``bulk_create``.
+  gives them); a few rows (a single-record POST) go in one plain
+  ``INSERT … VALUES … RETURNING`` built from the same values, which costs a
+  fraction of ``bulk_create``'s query compilation; other databases fall
+  back to ``bulk_create``.
 * :func:`update` — one parameterised ``UPDATE … WHERE pk = %s`` sent with
   ``executemany`` (psycopg pipelines it; SQLite runs it in C).
 
@@ -90,28 +93,66 @@ def insert(model, objs: list, *, using: str | None = None) -> list:
         return objs
     using = using or router.db_for_write(model)
     connection = connections[using]
-    if connection.vendor != "postgresql" or len(objs) < COPY_MIN_ROWS:
+    if connection.vendor != "postgresql":
         return model._base_manager.using(using).bulk_create(objs)
     pk = model._meta.pk
     table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    auto_pk = pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
+    missing = [o for o in objs if getattr(o, pk.attname) is None] if auto_pk else []
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        if pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"):
-            missing = [o for o in objs if getattr(o, pk.attname) is None]
+        if missing and len(missing) == len(objs) and len(objs) < COPY_MIN_ROWS:
+            # the database numbers the rows: RETURNING gives the ids in the order of VALUES
+            fields = [f for f in fields if f is not pk]
+            values = [_copy_value(f, connection) for f in fields]
+            ids = _insert_values(cursor, connection, table, fields, [[v(o) for v in values] for o in objs],
+                                 returning=pk.column)
+            for obj, value in zip(objs, ids):
+                setattr(obj, pk.attname, value)
+        else:
             if missing:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [connection.ops.quote_name(table), pk.column, len(missing)])
-                for obj, (value,) in zip(missing, cursor.fetchall()):
+                for obj, value in zip(missing, _next_ids(cursor, connection, table, pk.column, len(missing))):
                     setattr(obj, pk.attname, value)
-        fields = model._meta.concrete_fields
-        values = [_copy_value(f, connection) for f in fields]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([value(obj) for value in values])
+            values = [_copy_value(f, connection) for f in fields]
+            _write_rows(cursor, connection, table, fields, [[v(o) for v in values] for o in objs])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using
     return objs
+
+
+def _write_rows(cursor, connection, table: str, fields, rows: list) -> None:
+    """Rows of database values for ``fields`` into ``table``: COPY for many,
+    one ``INSERT … VALUES`` for a few (PostgreSQL)."""
+    if len(rows) < COPY_MIN_ROWS:
+        _insert_values(cursor, connection, table, fields, rows)
+        return
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in fields)
+    with cursor.cursor.copy(f"COPY {qn(table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+_INSERT_SQL: dict = {}  # (table, columns, rows, returning) -> statement
+
+
+def _insert_values(cursor, connection, table: str, fields, rows: list, *, returning: str | None = None):
+    """One ``INSERT … VALUES (…), (…)`` (JSON columns take the text COPY
+    would send, cast); with ``returning``, that column of each row, in order."""
+    key = (table, tuple(f.column for f in fields), len(rows), returning)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        one = "(" + ", ".join("%s::jsonb" if f.get_internal_type() == "JSONField" else "%s" for f in fields) + ")"
+        sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
+               + ", ".join([one] * len(rows)) + (f" RETURNING {qn(returning)}" if returning else ""))
+        if len(_INSERT_SQL) < 1000:
+            _INSERT_SQL[key] = sql
+    cursor.execute(sql, [value for row in rows for value in row])
+    if returning:
+        return [value for (value,) in cursor.fetchall()]
+    return None
 
 
 def update(model, objs: list, fields: list[str], *, using: str | None = None) -> int:
@@ -161,23 +202,22 @@ def _update_copy(model, objs, targets, connection, using) -> int:
 def copy_rows(model, columns: list[str], rows, *, using: str | None = None) -> int:
     """COPY ``rows`` (tuples of database values for the ``columns``, by
     attname) into ``model``'s table, without building model instances: for
-    derived rows written by the thousand (blocking keys, queue rows).
-    Other databases than PostgreSQL get ``bulk_create``."""
+    derived rows written by the thousand (blocking keys, queue rows); a few
+    go in one ``INSERT … VALUES``.  Other databases than PostgreSQL get
+    ``bulk_create``."""
     rows = list(rows)
     if not rows:
         return 0
     using = using or router.db_for_write(model)
     connection = connections[using]
-    if connection.vendor != "postgresql" or len(rows) < COPY_MIN_ROWS:
+    if connection.vendor != "postgresql":
         model._base_manager.using(using).bulk_create(
             [model(**dict(zip(columns, row))) for row in rows])
         return len(rows)
     meta = model._meta
-    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)  # (attnames too)
+    fields = [meta.get_field(c) for c in columns]  # (attnames too)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _write_rows(cursor, connection, meta.db_table, fields, rows)
     return len(rows)
 
 
@@ -210,7 +250,7 @@ def history(model, objs: list, *, update: bool, default_user=None, custom_histor
     using = using or router.db_for_write(hmodel)
     connection = connections[using]
     label = model._meta.label_lower
-    if connection.vendor == "postgresql" and len(objs) >= COPY_MIN_ROWS:
+    if connection.vendor == "postgresql":
         return _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, using)
     tracked = [f.attname for f in hmodel.tracked_fields]
     rows = []
@@ -230,47 +270,51 @@ def history(model, objs: list, *, update: bool, default_user=None, custom_histor
 def _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, using) -> list[int]:
     """:func:`history` on PostgreSQL: each history row's values taken from the
     object through the tracked field's own conversion, the audit columns from
-    the context, the ids from the history table's sequence."""
+    the context; COPY with ids from the history table's sequence, or for a
+    few rows one ``INSERT … RETURNING`` the ids."""
     from mdm import audit_chain
     from mdm.models import AuditPending
 
     connection = connections[using]
-    qn = connection.ops.quote_name
     tracked = {f.attname for f in hmodel.tracked_fields}
-    columns, getters = [], []
+    fields, getters = [], []
     hmeta = hmodel._meta
     pk_field = hmeta.pk
     for f in hmeta.concrete_fields:
         if f is pk_field:
             continue
-        columns.append(qn(f.column))
+        fields.append(f)
         # a tracked column through the history model's copy of the field (no auto_now there: the
         # value is the object's, as written a moment ago); the audit columns from the context
         getters.append(_copy_value(f, connection) if f.attname in tracked else (f.attname, f.get_default()))
     special_names = {"history_date", "history_user_id", "history_change_reason", "history_type"}
     fallback_user = default_user or hmodel.get_default_history_user(_NoHistoryUser())
+    rows = []
+    for obj in objs:
+        own = getattr(obj, "_history_attrs", None)
+        audit = {**extra, **own} if own else extra
+        user = getattr(obj, "_history_user", fallback_user)
+        special = {
+            "history_date": getattr(obj, "_history_date", now),
+            "history_user_id": getattr(user, "pk", user),
+            "history_change_reason": get_change_reason_from_object(obj) or "",
+            "history_type": kind,
+        }
+        row = []
+        for get in getters:
+            if isinstance(get, tuple):
+                name, default = get
+                row.append(special[name] if name in special_names else audit.get(name, default))
+            else:
+                row.append(get(obj))
+        rows.append(row)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        ids = _next_ids(cursor, connection, hmeta.db_table, pk_field.column, len(objs))
-        sql = f"COPY {qn(hmeta.db_table)} ({qn(pk_field.column)}, {', '.join(columns)}) FROM STDIN"
-        with cursor.cursor.copy(sql) as copy:
-            for hid, obj in zip(ids, objs):
-                own = getattr(obj, "_history_attrs", None)
-                audit = {**extra, **own} if own else extra
-                user = getattr(obj, "_history_user", fallback_user)
-                special = {
-                    "history_date": getattr(obj, "_history_date", now),
-                    "history_user_id": getattr(user, "pk", user),
-                    "history_change_reason": get_change_reason_from_object(obj) or "",
-                    "history_type": kind,
-                }
-                row = [hid]
-                for get in getters:
-                    if isinstance(get, tuple):
-                        name, default = get
-                        row.append(special[name] if name in special_names else audit.get(name, default))
-                    else:
-                        row.append(get(obj))
-                copy.write_row(row)
+        if len(rows) < COPY_MIN_ROWS:
+            ids = _insert_values(cursor, connection, hmeta.db_table, fields, rows, returning=pk_field.column)
+        else:
+            ids = _next_ids(cursor, connection, hmeta.db_table, pk_field.column, len(objs))
+            _write_rows(cursor, connection, hmeta.db_table, [pk_field, *fields],
+                        [[hid, *row] for hid, row in zip(ids, rows)])
     copy_rows(AuditPending, ["model", "history_id", "created_at"], ((label, hid, now) for hid in ids), using=using)
     audit_chain.schedule_seal(using, len(ids))
     return ids
