@@ -72,7 +72,10 @@ class FieldMapping(models.Model):
 class SourceRecord(models.Model):
     """One system's version of one thing, as received."""
 
-    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="records")
+    # No index of its own: the unique (system, entity type, source id) index serves look-ups by system.
+    # With both, PostgreSQL picked the system-only index for a look-up by source id whenever its
+    # statistics lagged behind a system's growth, and read every record of that system.
+    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="records", db_index=False)
     entity_type = models.CharField(max_length=16, choices=EntityType.choices)
     source_id = models.CharField(max_length=128)
     payload = models.JSONField(help_text="The record exactly as the system sent it.")

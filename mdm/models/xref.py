@@ -16,7 +16,8 @@ class CrossReference(models.Model):
 
     entity_type = models.CharField(max_length=16, choices=EntityType.choices)
     golden_id = models.UUIDField(db_index=True)
-    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="xrefs")
+    # no index of its own: the unique (system, entity type, role, external id) index serves look-ups by system
+    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="xrefs", db_index=False)
     external_id = models.CharField(max_length=128)
     role = models.CharField(max_length=8, choices=XrefRole.choices, default=XrefRole.SOURCE)
     source_record = models.OneToOneField(

@@ -65,6 +65,7 @@ class Batch:
             sr.source_id: sr
             for sr in SourceRecord.objects.select_for_update(of=("self",)).filter(
                 system=self.system, entity_type=self.entity_type, source_id__in=ids)
+            .order_by("source_id")  # locks in one order; the model's ordering would join the systems
         }
         golden_of = dict(
             CrossReference.objects.filter(source_record__in=list(existing.values()))
