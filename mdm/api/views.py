@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from mdm.api.schema import any_of  # also registers the token scheme
 from mdm.api import serializers as s
-from mdm.api.compiled import CompiledQuery
+from mdm.api.compiled import CompiledQuery, fetch
 from mdm.api.auth import (
     HubAccess,
     IngestThrottle,
@@ -171,7 +171,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         waiting = [row["id"] for row in page if row["state"] == LifecycleState.PENDING]
         if not waiting:
             return page
-        approved = golden_svc.last_approved(self.model, waiting, renderer.values)
+        approved = golden_svc.last_approved(self.model, waiting, lambda rows: fetch(renderer.values(rows)))
         return [approved[row["id"]] if row["state"] == LifecycleState.PENDING else row
                 for row in page if row["state"] != LifecycleState.PENDING or row["id"] in approved]
 

@@ -112,8 +112,12 @@ def last_approved(model, ids, values=None) -> dict:
     version readers of approved records are served while a change awaits
     approval: history instances, or the rows of ``values(queryset)`` when a
     function is given.  One query for any number of records."""
+    from django.db import connection
+
     rows = (model.history.model.objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
             .order_by("id", "-history_date", "-history_id"))
+    if connection.vendor == "postgresql":
+        rows = rows.distinct("id")  # only the newest approved row of each record leaves the database
     out: dict = {}
     for row in (values(rows) if values is not None else rows):
         out.setdefault(row["id"] if values is not None else row.id, row)
