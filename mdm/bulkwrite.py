@@ -45,19 +45,32 @@ _AS_IS = {
 }
 
 
+_GETTERS: dict = {}  # (field, database alias, adding) -> its _copy_value function
+
+
 def _copy_value(field, connection, *, adding: bool = True):
     """A function turning an object into the value COPY stores for ``field``:
     the field's own ``pre_save``/``get_db_prep_save`` unless the value is of
     a plain type that conversion would return unchanged (most columns), and
     JSON as text, which PostgreSQL parses, rather than psycopg's wrapper.
-    ``adding``: for a new row (``auto_now_add`` applies) or an update."""
+    ``adding``: for a new row (``auto_now_add`` applies) or an update.
+    Made once per field and database (a single-record write asks for a few
+    dozen)."""
+    key = (field, connection.alias, adding)
+    getter = _GETTERS.get(key)
+    if getter is None:
+        getter = _GETTERS[key] = _make_copy_value(field, connection.alias, adding)
+    return getter
+
+
+def _make_copy_value(field, alias: str, adding: bool):
     attname = field.attname
     target = field.target_field if field.is_relation else field
     kind = target.get_internal_type()
     needs_pre_save = bool(getattr(field, "auto_now", False) or (adding and getattr(field, "auto_now_add", False)))
 
     def slow(obj):
-        return field.get_db_prep_save(field.pre_save(obj, adding), connection)
+        return field.get_db_prep_save(field.pre_save(obj, adding), connections[alias])
 
     if needs_pre_save:
         return slow
@@ -232,6 +245,18 @@ def _next_ids(cursor, connection, table: str, column: str, n: int) -> list[int]:
     return [value for (value,) in cursor.fetchall()]
 
 
+_HISTORY_MODELS: dict = {}
+
+
+def history_model_of(model):
+    """``model.history.model``, without building a new manager class on
+    every access (what reading ``model.history`` on the class does)."""
+    hmodel = _HISTORY_MODELS.get(model)
+    if hmodel is None:
+        hmodel = _HISTORY_MODELS[model] = model.history.model
+    return hmodel
+
+
 def history(model, objs: list, *, update: bool, default_user=None, custom_historical_attrs=None,
             using: str | None = None) -> list:
     """One history row per object (as simple-history's ``bulk_history_create``
@@ -243,7 +268,7 @@ def history(model, objs: list, *, update: bool, default_user=None, custom_histor
     from mdm import audit_chain
     from mdm.models import AuditPending
 
-    hmodel = model.history.model
+    hmodel = history_model_of(model)
     now = timezone.now()
     kind = "~" if update else "+"
     extra = custom_historical_attrs or {}
@@ -276,17 +301,9 @@ def _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, us
     from mdm.models import AuditPending
 
     connection = connections[using]
-    tracked = {f.attname for f in hmodel.tracked_fields}
-    fields, getters = [], []
     hmeta = hmodel._meta
     pk_field = hmeta.pk
-    for f in hmeta.concrete_fields:
-        if f is pk_field:
-            continue
-        fields.append(f)
-        # a tracked column through the history model's copy of the field (no auto_now there: the
-        # value is the object's, as written a moment ago); the audit columns from the context
-        getters.append(_copy_value(f, connection) if f.attname in tracked else (f.attname, f.get_default()))
+    fields, getters = _history_columns(hmodel, connection)
     special_names = {"history_date", "history_user_id", "history_change_reason", "history_type"}
     fallback_user = default_user or hmodel.get_default_history_user(_NoHistoryUser())
     rows = []
@@ -315,9 +332,34 @@ def _history_copy(model, hmodel, objs, kind, now, default_user, extra, label, us
             ids = _next_ids(cursor, connection, hmeta.db_table, pk_field.column, len(objs))
             _write_rows(cursor, connection, hmeta.db_table, [pk_field, *fields],
                         [[hid, *row] for hid, row in zip(ids, rows)])
-    copy_rows(AuditPending, ["model", "history_id", "created_at"], ((label, hid, now) for hid in ids), using=using)
+        pmeta = AuditPending._meta
+        _write_rows(cursor, connection, pmeta.db_table,
+                    [pmeta.get_field("model"), pmeta.get_field("history_id"), pmeta.get_field("created_at")],
+                    [(label, hid, now) for hid in ids])
     audit_chain.schedule_seal(using, len(ids))
     return ids
+
+
+_HISTORY_COLUMNS: dict = {}
+
+
+def _history_columns(hmodel, connection) -> tuple[list, list]:
+    """The history table's columns but its id, and how each row gets its
+    value: a tracked column through the history model's copy of the field
+    (no auto_now there: the value is the object's, as written a moment
+    ago); an audit column (``(name, default)``) from the context."""
+    key = (hmodel, connection.alias)
+    hit = _HISTORY_COLUMNS.get(key)
+    if hit is None:
+        tracked = {f.attname for f in hmodel.tracked_fields}
+        fields, getters = [], []
+        for f in hmodel._meta.concrete_fields:
+            if f is hmodel._meta.pk:
+                continue
+            fields.append(f)
+            getters.append(_copy_value(f, connection) if f.attname in tracked else (f.attname, f.get_default()))
+        hit = _HISTORY_COLUMNS[key] = (fields, getters)
+    return hit
 
 
 def create_with_history(objs: list, model, *, default_user=None, custom_historical_attrs=None) -> list:

@@ -254,17 +254,17 @@ class Batch:
             if link and link[2] is not None and link[1]:
                 self._new_goldens[link[0]].append(item.sr)
         existing = {g.pk: g for g in self.model.objects.select_for_update().filter(
-            pk__in=existing_ids, state__in=golden_svc.LIVE_STATES + (LifecycleState.RETIRED,))}
+            pk__in=existing_ids, state__in=golden_svc.LIVE_STATES + (LifecycleState.RETIRED,))} if existing_ids else {}
         sources: dict = defaultdict(list)
-        if existing:
+        overrides: dict = defaultdict(dict)
+        if existing:  # (a chunk of new records only, a new company's POST, reads none of this)
             for sr in (SourceRecord.objects.filter(xref__entity_type=self.entity_type,
                                                    xref__golden_id__in=list(existing))
                        .defer("payload")  # the build reads the mapped form only
                        .select_related("system").annotate(golden_id=F("xref__golden_id"))):
                 sources[sr.golden_id].append(sr)
-        overrides: dict = defaultdict(dict)
-        for o in ManualOverride.objects.filter(entity_type=self.entity_type, golden_id__in=list(existing)):
-            overrides[o.golden_id][o.field] = o
+            for o in ManualOverride.objects.filter(entity_type=self.entity_type, golden_id__in=list(existing)):
+                overrides[o.golden_id][o.field] = o
         records = list(existing.values())
         for gid, srs in self._new_goldens.items():
             record = self.model(id=gid, created_at=self.now)
