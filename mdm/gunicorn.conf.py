@@ -75,4 +75,4 @@ def post_request(worker, req, environ, resp):
     from mdm.ops import observe_request
 
     observe_request(req.method, environ.get("PATH_INFO") or req.path, resp.status_code or 0,
-                    time.perf_counter() - started)
+                    time.perf_counter() - started, view=environ.get("mdm.view_name"))

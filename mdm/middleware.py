@@ -2,6 +2,7 @@
 
 from mdm.audit import audit_context
 from mdm.choices import Origin
+from mdm.ops import VIEW_ENVIRON_KEY
 
 
 class AuditContextMiddleware:
@@ -15,4 +16,7 @@ class AuditContextMiddleware:
             request.correlation_id = ctx.correlation_id
             response = self.get_response(request)
         response["X-Correlation-ID"] = ctx.correlation_id
+        match = getattr(request, "resolver_match", None)
+        if match is not None:  # for the latency histogram (mdm.ops.observe_request), without resolving again
+            request.META[VIEW_ENVIRON_KEY] = match.view_name or "unnamed"
         return response
