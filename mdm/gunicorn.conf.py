@@ -42,7 +42,9 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() != "false"
 # Django and reloads the matcher, so not every minute at a few hundred requests/s.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
 max_requests_jitter = max_requests // 10
-accesslog = "-"
+# The hub logs each request itself (logger mdm.request: with LOG_FORMAT=json one object per request carrying
+# its correlation id, origin and actor); GUNICORN_ACCESSLOG=- adds gunicorn's plain access line too.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -39,6 +39,15 @@ def test_a_served_request_names_its_view_for_the_histogram(client, db):
     assert response.wsgi_request.META[ops.VIEW_ENVIRON_KEY] == "api:xref"
 
 
+def test_each_request_is_logged_once_with_its_correlation_id(client, db, caplog):
+    with caplog.at_level("INFO", logger="mdm.request"):
+        response = client.get("/api/v1/xref/?system=crm&source_id=1", HTTP_X_CORRELATION_ID="trace-42")
+    (record,) = [r for r in caplog.records if r.name == "mdm.request"]
+    assert response["X-Correlation-ID"] == "trace-42" == record.correlation_id
+    assert (record.method, record.path, record.status, record.view) == ("GET", "/api/v1/xref/", 401, "api:xref")
+    assert record.ms >= 0 and record.origin == "api"
+
+
 def test_metrics_page_has_the_latency_histogram_of_this_process(client, db):
     ops.observe_request("GET", "/api/v1/xref/", 200, 0.042)
     text = client.get("/metrics").content.decode()
