@@ -28,7 +28,9 @@ import os
 import random
 import uuid
 
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import FastHttpUser, constant, task
+
+from mdm.loadtest.pacing import random_pacing
 
 PLAN = json.loads(open(os.environ["MDM_LOADTEST_PLAN"]).read()) if os.environ.get("MDM_LOADTEST_PLAN") else {}
 RATE = float(os.environ.get("MDM_LOADTEST_USER_RATE", "0"))  # requests/s per client; 0: no pause
@@ -43,7 +45,7 @@ RUN = uuid.uuid4().hex[:6]
 
 def _wait():
     if RATE > 0:
-        return constant_throughput(RATE)
+        return random_pacing(RATE)
     return constant(0)
 
 
@@ -52,6 +54,7 @@ class _Client(FastHttpUser):
     wait_time = _wait()
     connection_timeout = 30.0
     network_timeout = 60.0
+
 
     def _headers(self, **extra) -> dict:
         return {"Authorization": f"Token {self.token}", "Accept": "application/json", **extra}
