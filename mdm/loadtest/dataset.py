@@ -159,12 +159,15 @@ def _ensure_history(log=print) -> None:
     is listed at this version, read from history (without it, such records
     would drop out of the lists and the polls would read almost nothing)."""
     columns = ", ".join(GOLDEN_COLUMNS)
+    # (a customer changed by an earlier run before its row existed gets one too, at the approval time)
+    values = ", ".join("'approved'" if c == "state" else f"c.{c}" for c in GOLDEN_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO mdm_historicalcustomer ({columns}, history_date, history_change_reason, history_type, "
             f"history_origin, history_actor, history_correlation_id) "
-            f"SELECT {columns}, c.created_at, 'load test data', '+', 'import', 'load test', '' FROM mdm_customer c "
-            f"WHERE c.state = 'approved' AND NOT EXISTS (SELECT 1 FROM mdm_historicalcustomer h WHERE h.id = c.id)")
+            f"SELECT {values}, c.approved_at, 'load test data', '+', 'import', 'load test', '' FROM mdm_customer c "
+            f"WHERE c.approved_at IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM mdm_historicalcustomer h WHERE h.id = c.id AND h.state = 'approved')")
         if cursor.rowcount:
             log(f"  … {cursor.rowcount:,} customers' first history rows written")
             cursor.execute("ANALYZE mdm_historicalcustomer")
