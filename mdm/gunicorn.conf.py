@@ -74,7 +74,7 @@ def post_request(worker, req, environ, resp):
     started = getattr(req, "mdm_started", None)
     if started is None:
         return
-    from mdm.ops import observe_request
+    from mdm.ops import VIEW_ENVIRON_KEY, observe_request
 
     observe_request(req.method, environ.get("PATH_INFO") or req.path, resp.status_code or 0,
-                    time.perf_counter() - started, view=environ.get("mdm.view_name"))
+                    time.perf_counter() - started, view=environ.get(VIEW_ENVIRON_KEY))

@@ -55,7 +55,6 @@ class _Client(FastHttpUser):
     connection_timeout = 30.0
     network_timeout = 60.0
 
-
     def _headers(self, **extra) -> dict:
         return {"Authorization": f"Token {self.token}", "Accept": "application/json", **extra}
 
