@@ -206,6 +206,7 @@ def _check(receiver: Receiver, tag: str, changes: int, drained: bool, elapsed: f
         "applied_then_superseded": len(applied_keys & superseded_keys),
         "repeats_answered_from_idempotency_store": receiver.duplicates,
         "injected_failures_answered": receiver.failed_on_purpose,
+        "requests_cut_off_by_a_killed_sender": receiver.truncated,
         "records": len(latest),
         "faults": dict(faults),
         "seconds": round(elapsed, 1),

@@ -340,3 +340,17 @@ def test_worker_dying_after_the_target_applied_the_change_causes_no_second_side_
     assert receiver.requests == 2 and receiver.duplicates == 1  # same Idempotency-Key, answered from the store
     assert receiver.applied_versions(c.pk) == [1]  # applied once
     assert CrossReference.objects.filter(golden_id=c.pk, role=XrefRole.TARGET).count() == 1
+
+
+def test_a_body_cut_off_by_a_dying_sender_is_not_taken_for_a_bad_signature(receiver):
+    """A worker killed mid-send leaves the receiver a body shorter than its
+    Content-Length: nothing to verify or apply, and no signature failure."""
+    import socket
+
+    body = json.dumps({"golden_id": "x", "version": 1}).encode()
+    with socket.create_connection(("127.0.0.1", receiver.port)) as conn:
+        conn.sendall(b"POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"X-Signature: sha256=0\r\nContent-Length: " + str(len(body) + 100).encode() + b"\r\n\r\n" + body)
+        conn.shutdown(socket.SHUT_WR)  # the sender is gone
+        assert conn.recv(1024) == b""  # no answer, the connection closed
+    assert receiver.truncated == 1 and receiver.bad_signatures == 0 and receiver.requests == 0

@@ -33,6 +33,7 @@ class Receiver:
         self.requests = 0
         self.duplicates = 0
         self.bad_signatures = 0
+        self.truncated = 0  # requests whose body ended before its Content-Length (the sender died)
         self.rejected = 0
         self.stale_ignored = 0
         self.failed_on_purpose = 0
@@ -52,6 +53,11 @@ class Receiver:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender went away mid-body (a killed worker): nothing to verify
+                    with receiver.lock:
+                        receiver.truncated += 1
+                    self.close_connection = True
+                    return
                 status, answer, extra_headers = receiver.handle(body, self.headers)
                 if status is None:  # hang up without answering (a timeout for the caller)
                     self.close_connection = True
