@@ -114,7 +114,9 @@ def last_approved(model, ids, values=None) -> dict:
     function is given.  One query for any number of records."""
     from django.db import connection
 
-    rows = (model.history.model.objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
+    from mdm.bulkwrite import history_model_of
+
+    rows = (history_model_of(model).objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
             .order_by("id", "-history_date", "-history_id"))
     if connection.vendor == "postgresql":
         rows = rows.distinct("id")  # only the newest approved row of each record leaves the database
