@@ -290,8 +290,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO" if not TESTING else "WARNING")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
-                # the request log: the context is read while the request's audit context is open
-                "mdm.request": {"filters": ["correlation"]}},
+                # the request log: the context is read while the request's audit context is open; off in
+                # development, where runserver prints each request and in-process benchmarks make thousands
+                "mdm.request": {"filters": ["correlation"],
+                                "level": os.environ.get("MDM_REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")}},
 }
 
 if TESTING:
