@@ -34,6 +34,7 @@ silently keep a stale value cannot be built.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.core.exceptions import EmptyResultSet
@@ -97,15 +98,33 @@ class _Plan:
                 *query.extra_select, *query.values_select, *query.annotation_select]
 
 
-def _prep_for(marker, value):
+def _prep_for(marker, value, alias: str | None = None):
     """How a call's value is written where ``marker`` landed in the
-    compiled parameters (as it is, or as a UUID's hex on databases without
-    a UUID type), or None when ``value`` is not that marker."""
+    compiled parameters (as it is, as a UUID's hex on databases without
+    a UUID type, or a datetime as the database's adapter writes it), or None
+    when ``value`` is not that marker."""
     if type(value) is type(marker) and value == marker:
         return _same
     if isinstance(marker, uuid.UUID) and value == marker.hex:
         return _hex
+    if alias is not None and isinstance(marker, dt.datetime) and isinstance(value, str):
+        prep = _datetime_prep(alias)
+        if value == prep(marker):
+            return prep
     return None
+
+
+_DATETIME_PREPS: dict = {}
+
+
+def _datetime_prep(alias: str):
+    prep = _DATETIME_PREPS.get(alias)
+    if prep is None:
+        def prep(value):
+            return connections[alias].ops.adapt_datetimefield_value(value)
+
+        _DATETIME_PREPS[alias] = prep
+    return prep
 
 
 def _same(value):
@@ -147,6 +166,129 @@ class CompiledQuery:
     def first(self, *shape, **values):
         rows = self.run(*shape, **values)
         return rows[0] if rows else None
+
+
+class ShapedQuery:
+    """Compiled SQL for queries built from a request's values (the list
+    pages: filters, the cursor), kept per *shape* and run with each
+    request's values.
+
+    ``fetch(shape, values, build)`` returns what ``fetch(build(values))``
+    returns.  ``values`` maps names to the request's values after
+    validation (strings, aware datetimes, UUIDs, and lists of those);
+    ``shape`` is everything else the SQL depends on (which filters are
+    given, ordering, page size…).  The first time a shape is seen, ``build``
+    runs twice with two different sets of markers in place of the values,
+    and the plan is kept only if the two compilations give the same SQL and
+    differ in their parameters exactly where a marker stands as it is.  A
+    value that ``build`` transforms (``%…%`` of ``icontains``) or writes into
+    the SQL, or branches on, makes the two compilations disagree, and that
+    shape is always built and compiled normally.  ``None``, booleans and
+    empty values are part of the shape, as they are; a request with a value
+    of any other kind (a number, a naive datetime) is built and compiled
+    normally.
+
+    ``build`` must depend on nothing but ``values`` and the shape: a
+    ``method`` filter that looks at its value's content (``q`` tries it as a
+    golden id) cannot be told apart by markers, so the caller keeps such
+    filters out (``cacheable``)."""
+
+    def __init__(self, max_shapes: int = MAX_SHAPES):
+        self.max_shapes = max_shapes
+        self._plans: dict = {}
+
+    def fetch(self, shape: tuple, values: dict, build) -> list:
+        flat, kinds = [], []
+        for name in sorted(values):
+            kind = _kind_of(values[name], flat, name)
+            if kind is None:
+                return fetch(build(values))
+            kinds.append((name, kind))
+        key = (shape, tuple(kinds))
+        plan = self._plans.get(key, _UNSEEN)
+        if plan is _UNSEEN:
+            plan = self._compile(values, flat, build)
+            if len(self._plans) < self.max_shapes:
+                self._plans[key] = plan
+        if plan is None:
+            return fetch(build(values))
+        params = list(plan.params)
+        for index, slot, prep in plan.slots:
+            params[index] = prep(flat[slot][1])
+        return _execute(plan, params)
+
+    @staticmethod
+    def _compile(values: dict, flat: list, build):
+        marked = []
+        for side in (0, 1):
+            markers = [_marker(value, n, side) for n, (_, value) in enumerate(flat)]
+            try:
+                plan = _Plan(build(_substitute(values, flat, markers)), {})
+            except (EmptyResultSet, TypeError):
+                return None
+            marked.append((plan, markers))
+        (plan, markers_a), (other, markers_b) = marked
+        if plan.sql != other.sql or len(plan.params) != len(other.params):
+            return None
+        slots = []
+        for index, (a, b) in enumerate(zip(plan.params, other.params)):
+            if type(a) is type(b) and a == b:
+                continue  # a constant of the query
+            found = [(n, prep) for n in range(len(flat))
+                     for prep in (_prep_for(markers_a[n], a, plan.alias),)
+                     if prep is not None and _prep_for(markers_b[n], b, plan.alias) is prep]
+            if len(found) != 1:
+                return None  # a value transformed on its way to the SQL
+            slots.append((index, *found[0]))
+        plan.slots = slots
+        return plan
+
+
+_UNSEEN = object()
+
+
+def _kind_of(value, flat: list, name):
+    """Register ``value``'s parameters in ``flat`` and return its kind for
+    the shape key, or None when it cannot be a parameter."""
+    if value is None or type(value) is bool or value == "" or (isinstance(value, (list, tuple)) and not value):
+        return ("const", value if not isinstance(value, list) else ())  # part of the shape, as it is
+    if isinstance(value, (list, tuple)):
+        kinds = []
+        for i, item in enumerate(value):
+            kind = _kind_of(item, flat, (name, i))
+            if kind is None or isinstance(kind, tuple):  # (no lists of lists, no constants in lists)
+                return None
+            kinds.append(kind)
+        return ("list", type(value).__name__, tuple(kinds))
+    if type(value) is str and value:
+        flat.append((name, value))
+        return "str"
+    if type(value) is uuid.UUID:
+        flat.append((name, value))
+        return "uuid"
+    if type(value) is dt.datetime and value.tzinfo is not None:
+        flat.append((name, value))
+        return "datetime"
+    return None
+
+
+def _marker(value, n: int, side: int):
+    if type(value) is str:
+        return f"\x00marker-{n}-{side}"
+    if type(value) is uuid.UUID:
+        return uuid.UUID(int=(0xFEED << 112) + 2 * n + side)
+    return dt.datetime(1901 + side, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=n, microseconds=7)
+
+
+def _substitute(values: dict, flat: list, markers: list) -> dict:
+    out = {name: list(v) if isinstance(v, (list, tuple)) else v for name, v in values.items()}
+    for (name, _), marker in zip(flat, markers):
+        if isinstance(name, tuple):
+            top, i = name
+            out[top][i] = marker
+        else:
+            out[name] = marker
+    return {name: type(values[name])(v) if isinstance(values[name], tuple) else v for name, v in out.items()}
 
 
 def fetch(queryset) -> list:

@@ -94,29 +94,55 @@ class KeysetPagination(BasePagination):
 
     # --- the page ------------------------------------------------------------------
     def paginate_queryset(self, queryset, request, view=None):
+        size, field, desc, key = self.parse(request, view, queryset.model)
+        rows = fetch(self.page_query(queryset, field, desc, key, size))  # prepared on PostgreSQL (compiled.py)
+        return self.finish(rows, size, field, desc)
+
+    def parse(self, request, view, model) -> tuple:
+        """``(page size, ordering field, descending, cursor key)`` of the
+        request, checked (400 on a bad one); the key is ``None`` on the first
+        page, else ``(value, last id)`` with the value typed as the column."""
         self.request = request
         size = self.get_page_size(request)
         field, desc = self.get_ordering(request, view)
+        token = request.query_params.get(self.cursor_query_param)
+        key = self._key(_decode(token), field, desc, model) if token else None
+        return size, field, desc, key
+
+    def page_query(self, queryset, field: str, desc: bool, key, size: int):
+        """The page: ordered on ``field`` and the tie-breaker, strictly after
+        ``key``, one row more than ``size`` (to know whether another page follows)."""
         tb = self.tie_breaker
         direction = "-" if desc else ""
         if field == tb:
             queryset = queryset.order_by(f"{direction}{tb}")
         else:
             queryset = queryset.order_by(f"{direction}{field}", f"{direction}{tb}")
-        token = request.query_params.get(self.cursor_query_param)
-        if token:
-            queryset = self._after(queryset, _decode(token), field, desc)
-        rows = fetch(queryset[: size + 1])  # a prepared statement on PostgreSQL (mdm/api/compiled.py)
+        if key is not None:
+            value, last_id = key
+            gt, gte = ("lt", "lte") if desc else ("gt", "gte")
+            if field == tb:
+                queryset = queryset.filter(**{f"{tb}__{gt}": last_id})
+            else:
+                # The first filter is redundant but lets the database use the index on ``field`` as a range.
+                queryset = queryset.filter(**{f"{field}__{gte}": value}).filter(
+                    Q(**{f"{field}__{gt}": value}) | Q(**{field: value, f"{tb}__{gt}": last_id})
+                )
+        return queryset[: size + 1]
+
+    def finish(self, rows: list, size: int, field: str, desc: bool) -> list:
+        """The page's rows, and the cursor of the next page if there is one."""
+        tb = self.tie_breaker
         has_more = len(rows) > size
         rows = rows[:size]
         self.next_cursor = None
         if has_more and rows:
             last = rows[-1]
             key = [_jsonable(_value(last, field))] if field != tb else []
-            self.next_cursor = _encode({"o": f"{direction}{field}", "k": [*key, str(_value(last, tb))]})
+            self.next_cursor = _encode({"o": f"{'-' if desc else ''}{field}", "k": [*key, str(_value(last, tb))]})
         return rows
 
-    def _after(self, queryset, payload: dict, field: str, desc: bool):
+    def _key(self, payload: dict, field: str, desc: bool, model) -> tuple:
         expected = f"{'-' if desc else ''}{field}"
         if payload.get("o") != expected:
             raise ValidationError({self.cursor_query_param: [
@@ -130,19 +156,14 @@ class KeysetPagination(BasePagination):
             last_id = uuid.UUID(str(key[-1]))
         except ValueError:
             raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
-        gt, gte = ("lt", "lte") if desc else ("gt", "gte")
         if field == tb:
-            return queryset.filter(**{f"{tb}__{gt}": last_id})
+            return None, last_id
         value = key[0]
-        model_field = queryset.model._meta.get_field(field)
-        if model_field.get_internal_type() == "DateTimeField":
+        if model._meta.get_field(field).get_internal_type() == "DateTimeField":
             value = parse_datetime(str(value))
             if value is None:
                 raise ValidationError({self.cursor_query_param: ["Invalid cursor."]})
-        # The first filter is redundant but lets the database use the index on ``field`` as a range.
-        return queryset.filter(**{f"{field}__{gte}": value}).filter(
-            Q(**{f"{field}__{gt}": value}) | Q(**{field: value, f"{tb}__{gt}": last_id})
-        )
+        return value, last_id
 
     def next_link(self) -> str | None:
         if self.next_cursor is None:

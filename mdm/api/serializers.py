@@ -569,6 +569,10 @@ class RowRenderer:
     def values(self, queryset):
         return queryset.values(*self.columns, **self.annotations)
 
+    def shape(self) -> tuple:
+        """What the rows' columns depend on (a part of a list query's shape)."""
+        return tuple(self.columns), tuple(self.annotations)
+
     def base(self):
         """``model.objects.values(…)`` of these columns, to filter and page:
         built once per process and cloned per request (``values()`` with the

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.http import quote_etag
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -27,7 +28,7 @@ from rest_framework.views import APIView
 
 from mdm.api.schema import any_of  # also registers the token scheme
 from mdm.api import serializers as s
-from mdm.api.compiled import CompiledQuery, fetch
+from mdm.api.compiled import CompiledQuery, ShapedQuery, fetch
 from mdm.api.auth import (
     HubAccess,
     IngestThrottle,
@@ -129,17 +130,19 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         """The records the caller may see; ``base`` is where the list starts
         (the columns it renders: ``RowRenderer.base()``)."""
         qs = self.model.objects.all() if base is None else base
-        if self.action == "list":
-            requested = set(self.request.query_params.getlist("state"))
-            if not requested:
-                # the approved masters: records awaiting re-approval are listed at their last approved version
-                qs = qs.filter(Q(state=LifecycleState.APPROVED)
-                               | Q(state=LifecycleState.PENDING, approved_at__isnull=False))
-            elif LifecycleState.PENDING in requested and not may_read_pending(self.request):
-                raise exceptions.PermissionDenied(
-                    "This account may not read pending records (service accounts need can_read_pending)."
-                )
+        if self.action == "list" and not self._states_asked():
+            # the approved masters: records awaiting re-approval are listed at their last approved version
+            qs = qs.filter(Q(state=LifecycleState.APPROVED) | Q(state=LifecycleState.PENDING, approved_at__isnull=False))
         return qs
+
+    def _states_asked(self) -> bool:
+        """Did the list request name states?  Refuses pending ones to those who may not read them."""
+        requested = set(self.request.query_params.getlist("state"))
+        if LifecycleState.PENDING in requested and not may_read_pending(self.request):
+            raise exceptions.PermissionDenied(
+                "This account may not read pending records (service accounts need can_read_pending)."
+            )
+        return bool(requested)
 
     def _brief(self) -> bool:
         return self.request.query_params.get("brief", "").lower() in {"1", "true", "yes"}
@@ -157,10 +160,33 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         (same output as the serializer, several times faster)."""
         renderer = s.RowRenderer(self.get_serializer_class(), self.model, self.get_serializer_context(),
                                  postgres=connection.vendor == "postgresql")
-        renderer.ensure(self.paginator.get_ordering(request, self)[0])  # the cursor needs the sort key
-        queryset = self.filter_queryset(self.get_queryset(base=renderer.base()))
-        page = self.paginate_queryset(queryset)
-        if not self.request.query_params.getlist("state"):
+        paginator = self.paginator
+        size, field, desc, key = paginator.parse(request, self, self.model)
+        renderer.ensure(field)  # the cursor needs the sort key
+        states_asked = self._states_asked()
+        backend = self.filter_backends[0]()
+        filterset = backend.get_filterset(request, renderer.base(), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        given = filterset.form.cleaned_data
+        values = {f"filter:{name}": value for name, value in given.items()}
+        if key is not None:
+            values["cursor:value"], values["cursor:id"] = key
+
+        def build(v):
+            filterset.form.cleaned_data = {name: v[f"filter:{name}"] for name in given}
+            queryset = filterset.filter_queryset(self.get_queryset(base=renderer.base()))
+            return paginator.page_query(queryset, field, desc, None if key is None else (
+                v["cursor:value"], v["cursor:id"]), size)
+
+        if all(filterset.filters[name].method is None for name in given):
+            shape = (self.model, renderer.shape(), field, desc, size, key is None, states_asked,
+                     tuple(sorted(given)))
+            rows = _LIST_QUERIES.fetch(shape, values, build)
+        else:  # a ``method`` filter may branch on its value's content: built and compiled each time
+            rows = fetch(build(values))
+        page = paginator.finish(rows, size, field, desc)
+        if not states_asked:
             page = self._published_rows(page, renderer)
         return self.get_paginated_response(renderer.render(page))
 
@@ -171,7 +197,15 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         waiting = [row["id"] for row in page if row["state"] == LifecycleState.PENDING]
         if not waiting:
             return page
-        approved = golden_svc.last_approved(self.model, waiting, lambda rows: fetch(renderer.values(rows)))
+        # compiled once per page shape; the ids padded to a power of two (repeating the last) so shapes stay few
+        padded = waiting + waiting[-1:] * ((1 << (len(waiting) - 1).bit_length()) - len(waiting))
+        approved: dict = {}
+
+        def build(v):
+            return renderer.values(golden_svc.last_approved_query(self.model, v["ids"]))
+
+        for row in _APPROVED_ROWS.fetch((self.model, renderer.shape(), len(padded)), {"ids": padded}, build):
+            approved.setdefault(row["id"], row)
         return [approved[row["id"]] if row["state"] == LifecycleState.PENDING else row
                 for row in page if row["state"] != LifecycleState.PENDING or row["id"] in approved]
 
@@ -349,6 +383,11 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")  # a marker: no constant of these queries equals it
 
 #: A golden record's cross-references, in the order the detail read and the xref look-up show them.
+#: The list pages' queries, compiled once per combination of filters, ordering and page size.
+_LIST_QUERIES = ShapedQuery(max_shapes=512)
+#: The last approved versions of a page's records awaiting re-approval (``_published_rows``).
+_APPROVED_ROWS = ShapedQuery(max_shapes=128)
+
 _XREFS_OF = CompiledQuery(
     lambda entity_type, golden_id: CrossReference.objects.filter(entity_type=entity_type, golden_id=golden_id)
     .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id"),

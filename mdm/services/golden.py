@@ -112,18 +112,23 @@ def last_approved(model, ids, values=None) -> dict:
     version readers of approved records are served while a change awaits
     approval: history instances, or the rows of ``values(queryset)`` when a
     function is given.  One query for any number of records."""
+    rows = last_approved_query(model, ids)
+    out: dict = {}
+    for row in (values(rows) if values is not None else rows):
+        out.setdefault(row["id"] if values is not None else row.id, row)
+    return out
+
+
+def last_approved_query(model, ids):
+    """The history rows of :func:`last_approved`, newest first per record
+    (on PostgreSQL only the newest leaves the database)."""
     from django.db import connection
 
     from mdm.bulkwrite import history_model_of
 
     rows = (history_model_of(model).objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
             .order_by("id", "-history_date", "-history_id"))
-    if connection.vendor == "postgresql":
-        rows = rows.distinct("id")  # only the newest approved row of each record leaves the database
-    out: dict = {}
-    for row in (values(rows) if values is not None else rows):
-        out.setdefault(row["id"] if values is not None else row.id, row)
-    return out
+    return rows.distinct("id") if connection.vendor == "postgresql" else rows
 
 
 def resolve_ref(ref_type: str, system_code: str, value: str):

@@ -96,3 +96,67 @@ def test_fetch_answers_what_the_queryset_answers(world):
     prefetching = Customer.objects.prefetch_related("children").order_by("id")  # left to the queryset itself
     assert [(c.pk, len(c.children.all())) for c in fetch(prefetching)] == [
         (c.pk, len(c.children.all())) for c in prefetching]
+
+
+# --- queries compiled per shape (the list pages) ---------------------------------------------------
+
+def _by_country_and_time(v):
+    return (Customer.objects.filter(country__in=v["country"], updated_at__gte=v["since"])
+            .exclude(pk=v["not"]).order_by("legal_name", "id").values("id", "legal_name")[:50])
+
+
+def test_a_shape_is_compiled_once_and_answers_each_calls_values(world, monkeypatch):
+    from mdm.api import compiled
+
+    plans = []
+    real_plan = compiled._Plan
+
+    def counting_plan(*args, **kwargs):
+        plans.append(1)
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(compiled, "_Plan", counting_plan)
+    shaped = compiled.ShapedQuery()
+    early = Customer.objects.order_by("updated_at").values_list("updated_at", flat=True)[0]
+    calls = [
+        {"country": ["GB", "DE"], "since": early, "not": world["acme"].pk},
+        {"country": ["FR", "DE"], "since": early, "not": world["acme_de"].pk},
+        {"country": ["GB", "FR"], "since": early, "not": world["globex"].pk},
+    ]
+    for values in calls:
+        assert shaped.fetch(("customers",), values, _by_country_and_time) == list(_by_country_and_time(values))
+    assert len(plans) == 2  # the first call's two compilations; the other calls ran the kept SQL
+    one = {"country": ["GB"], "since": early, "not": world["acme"].pk}  # another shape: one country
+    assert shaped.fetch(("customers",), one, _by_country_and_time) == list(_by_country_and_time(one))
+    assert len(plans) == 4
+
+
+def test_a_value_transformed_on_its_way_to_the_sql_is_never_taken_from_an_earlier_call(world):
+    from mdm.api.compiled import ShapedQuery
+
+    shaped = ShapedQuery()
+
+    def contains(v):  # icontains writes "%value%": the two compilations disagree, so nothing is kept
+        return Customer.objects.filter(legal_name__icontains=v["name"]).order_by("id").values_list("id", flat=True)
+
+    for name in ("acme", "globex", "umbrella", "acme d"):
+        assert shaped.fetch(("contains",), {"name": name}, contains) == list(contains({"name": name}))
+    assert list(shaped._plans.values()) == [None]  # the shape is known as one to compile each time
+
+
+def test_constants_are_part_of_the_shape_and_other_values_are_not_compiled_in(world):
+    from mdm.api.compiled import ShapedQuery
+
+    shaped = ShapedQuery()
+
+    def query(v):
+        qs = Customer.objects.all()
+        if v["has_parent"] is not None:
+            qs = qs.filter(parent__isnull=not v["has_parent"])
+        return qs.order_by("id").values_list("id", flat=True)
+
+    for flag in (True, False, None, True):
+        assert shaped.fetch(("parent",), {"has_parent": flag}, query) == list(query({"has_parent": flag}))
+    limit = 2  # a number is not a parameter: built and compiled as it comes, each time
+    assert shaped.fetch(("n",), {"n": limit}, lambda v: Customer.objects.order_by("id")[:v["n"]]) == list(
+        Customer.objects.order_by("id")[:limit])

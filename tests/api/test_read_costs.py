@@ -69,3 +69,34 @@ def test_xref_and_change_feed_render_as_drf_did_and_stay_browsable(world, crm_cl
     browser.force_login(people["carol"])
     page = browser.get("/api/v1/changes/?limit=5", HTTP_ACCEPT="text/html")
     assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+
+
+def test_list_pages_answer_each_requests_own_filters_and_cursor(world, reader, monkeypatch):
+    """The list queries are compiled once per shape (``ShapedQuery``): later
+    requests of the same shape must still answer their own values."""
+    from mdm.api import compiled, views
+
+    monkeypatch.setattr(views, "_LIST_QUERIES", compiled.ShapedQuery())  # nothing kept from other tests
+    monkeypatch.setattr(views, "_APPROVED_ROWS", compiled.ShapedQuery())
+    compiles = []
+    real_plan = compiled._Plan
+    monkeypatch.setattr(compiled, "_Plan", lambda *a, **k: compiles.append(1) or real_plan(*a, **k))
+    ids = {key: str(world[key].pk) for key in ("acme", "globex", "acme_de")}
+    for key, tax in (("acme", "GB980780684"), (None, "FR00000000000"), ("acme", "GB980780684")):
+        rows = reader.get("/api/v1/customers/", {"tax_id": tax}).json()["results"]
+        assert [r["id"] for r in rows] == ([ids[key]] if key else [])
+    for country, expected in (("FR", ["globex"]), ("DE", ["acme_de"]), ("GB,DE", ["acme", "acme_de"])):
+        rows = reader.get("/api/v1/customers/", {"country": country, "ordering": "legal_name"}).json()["results"]
+        assert [r["id"] for r in rows] == [ids[k] for k in expected]
+    for ordering in ("updated_at", "-legal_name", "id"):  # page by page, one record a page
+        everything = [r["id"] for r in reader.get("/api/v1/customers/", {"ordering": ordering,
+                                                                          "page_size": 1000}).json()["results"]]
+        walked, url = [], "/api/v1/customers/?page_size=1&ordering=" + ordering
+        while url:
+            body = reader.get(url).json()
+            walked += [r["id"] for r in body["results"]]
+            url = body["next"]
+        assert walked == everything and len(walked) >= 3
+    # two compilations per shape, not one per request: tax id; one country, two; per ordering the first page
+    # of 1000, the first page of 1 and the pages after a cursor
+    assert len(compiles) == 2 * (1 + 2 + 3 * 3)
