@@ -124,7 +124,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_PREPARED_STATEMENTS", True):
-    # The API's compiled hot reads (mdm/api/compiled.py) run as prepared statements, planned once per
+    # The API's compiled hot reads (mdm/compiled.py) run as prepared statements, planned once per
     # connection; Django's own queries bind client-side and are never prepared.  Set false behind a
     # pooler in transaction mode that does not track prepared statements (PgBouncer before 1.21).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0

@@ -2,7 +2,6 @@
 interactive docs ``/api/docs/``).
 
 - ``auth.py``        knox tokens of service accounts, who may read/write what, throttles
-- ``compiled.py``    the hot reads' querysets compiled to SQL once per process, run as prepared statements
 - ``filters.py``     django-filter backend, strict about unknown parameters (FilterSets: ``mdm/filtersets.py``)
 - ``pagination.py``  keyset cursor pagination, stable under concurrent writes
 - ``serializers.py`` explicit read serializers, the inbound record, and the fast list renderer

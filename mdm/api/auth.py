@@ -16,11 +16,11 @@ from knox.settings import CONSTANTS
 from knox.signals import token_expired
 from rest_framework import exceptions, permissions, throttling
 
-from mdm.api.compiled import CompiledQuery
+from mdm.compiled import CompiledQuery
 from mdm.services.accounts import roles_of
 
 
-#: The token with its user, service account and system, compiled once (``mdm/api/compiled.py``): building
+#: The token with its user, service account and system, compiled once (``mdm/compiled.py``): building
 #: and compiling this four-table join cost more CPU than the rest of a change-feed poll.
 _TOKENS = CompiledQuery(
     lambda key: get_token_model().objects.filter(token_key=key)

@@ -34,7 +34,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from mdm.api.compiled import fetch
+from mdm.compiled import fetch
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000

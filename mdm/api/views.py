@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from mdm.api.schema import any_of  # also registers the token scheme
 from mdm.api import serializers as s
-from mdm.api.compiled import CompiledQuery, ShapedQuery, fetch
+from mdm.compiled import CompiledQuery, ShapedQuery, fetch
 from mdm.api.auth import (
     HubAccess,
     IngestThrottle,
@@ -378,7 +378,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         return self._detail_response(record)
 
 
-# --- the hot reads, compiled once per process (mdm/api/compiled.py) ----------------------------------------
+# --- the hot reads, compiled once per process (mdm/compiled.py) ----------------------------------------
 
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")  # a marker: no constant of these queries equals it
 

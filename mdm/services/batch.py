@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from django.db.models import F
 from django.utils import timezone
 
 from mdm import canonical, survivorship
 from mdm.audit import current, history_attrs
 from mdm.bulkwrite import copy_rows, create_with_history, update_with_history
 from mdm.choices import EntityType, IngestOutcome, LifecycleState, MatchDecision, SystemKind, XrefRole
+from mdm.compiled import ShapedQuery, small
 from mdm.events import master_changed
 from mdm.models import (
     BlockingKey,
@@ -29,6 +29,10 @@ from mdm.models import (
 from mdm.services import golden as golden_svc
 from mdm.services.ingest import IngestResult, open_review_tasks, reason_for
 from mdm.validation import validate
+
+#: A single record's queries, compiled once per shape (``mdm/compiled.py``); chunks compile as usual.
+_Q = {name: ShapedQuery(max_shapes=32) for name in (
+    "records", "golden_of", "merged", "goldens", "sources", "overrides", "keys", "erp_bound", "waiting")}
 
 CANDIDATES_PER_RECORD = 40  # most goldens scored for one record: those sharing the most keys
 GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
@@ -61,16 +65,14 @@ class Batch:
     # -- source records -------------------------------------------------------
     def _upsert_source_records(self):
         ids = [i.source_id for i in self.items]
-        existing = {
-            sr.source_id: sr
-            for sr in SourceRecord.objects.select_for_update(of=("self",)).filter(
-                system=self.system, entity_type=self.entity_type, source_id__in=ids)
-            .order_by("source_id")  # locks in one order; the model's ordering would join the systems
-        }
-        golden_of = dict(
-            CrossReference.objects.filter(source_record__in=list(existing.values()))
-            .values_list("source_record_id", "golden_id")
-        )
+        existing = {sr.source_id: sr for sr in small(_Q["records"], (), {
+            "system": self.system.pk, "entity_type": self.entity_type, "ids": ids},
+            lambda v: SourceRecord.objects.select_for_update(of=("self",)).filter(
+                system_id=v["system"], entity_type=v["entity_type"], source_id__in=v["ids"])
+            .order_by("source_id"))}  # locks in one order; the model's ordering would join the systems
+        golden_of = dict(small(_Q["golden_of"], (), {"ids": [sr.pk for sr in existing.values()]},
+                               lambda v: CrossReference.objects.filter(source_record_id__in=v["ids"])
+                               .values_list("source_record_id", "golden_id"))) if existing else {}
         updated, created, new_items = [], [], []
         touched: set = set()  # existing golden ids whose sources changed
         for item in self.items:
@@ -108,8 +110,9 @@ class Batch:
                                                     item.sr.pk)
         # updates may point at merged goldens: follow them to the survivor
         if touched:
-            merged = dict(self.model.objects.filter(pk__in=touched, state=LifecycleState.MERGED)
-                          .values_list("pk", "merged_into_id"))
+            merged = dict(small(_Q["merged"], (self.model,), {"ids": sorted(touched)},
+                                lambda v: self.model.objects.filter(pk__in=v["ids"], state=LifecycleState.MERGED)
+                                .values_list("pk", "merged_into_id")))
             for gid in list(merged):
                 survivor = golden_svc.follow_merges(self.model, gid)
                 touched.discard(gid)
@@ -253,17 +256,22 @@ class Batch:
             link = links.get(item.index)
             if link and link[2] is not None and link[1]:
                 self._new_goldens[link[0]].append(item.sr)
-        existing = {g.pk: g for g in self.model.objects.select_for_update().filter(
-            pk__in=existing_ids, state__in=golden_svc.LIVE_STATES + (LifecycleState.RETIRED,))} if existing_ids else {}
+        existing = {g.pk: g for g in small(_Q["goldens"], (self.model,), {"ids": sorted(existing_ids)},
+                                           lambda v: self.model.objects.select_for_update().filter(
+                                               pk__in=v["ids"],
+                                               state__in=golden_svc.LIVE_STATES + (LifecycleState.RETIRED,)))
+                    } if existing_ids else {}
         sources: dict = defaultdict(list)
         overrides: dict = defaultdict(dict)
         if existing:  # (a chunk of new records only, a new company's POST, reads none of this)
-            for sr in (SourceRecord.objects.filter(xref__entity_type=self.entity_type,
-                                                   xref__golden_id__in=list(existing))
-                       .defer("payload")  # the build reads the mapped form only
-                       .select_related("system").annotate(golden_id=F("xref__golden_id"))):
-                sources[sr.golden_id].append(sr)
-            for o in ManualOverride.objects.filter(entity_type=self.entity_type, golden_id__in=list(existing)):
+            values = {"entity_type": self.entity_type, "ids": list(existing)}
+            for sr in small(_Q["sources"], (), values, lambda v: SourceRecord.objects.filter(
+                    xref__entity_type=v["entity_type"], xref__golden_id__in=v["ids"])
+                    .defer("payload")  # the build reads the mapped form only
+                    .select_related("system", "xref")):
+                sources[sr.xref.golden_id].append(sr)
+            for o in small(_Q["overrides"], (), values, lambda v: ManualOverride.objects.filter(
+                    entity_type=v["entity_type"], golden_id__in=v["ids"])):
                 overrides[o.golden_id][o.field] = o
         records = list(existing.values())
         for gid, srs in self._new_goldens.items():
@@ -338,9 +346,10 @@ class Batch:
         for start in range(0, len(keys), 900):
             # Every entity type named, so the look-up probes the (entity type, key) index; on the key alone
             # PostgreSQL scans every blocking key (hundreds of ms at a million customers).
-            for entity_type, gid in (BlockingKey.objects.filter(entity_type__in=EntityType.values,
-                                                                key__in=keys[start:start + 900])
-                                     .values_list("entity_type", "golden_id")):
+            for entity_type, gid in small(_Q["waiting"], (), {"keys": keys[start:start + 900]},
+                                          lambda v: BlockingKey.objects.filter(entity_type__in=EntityType.values,
+                                                                               key__in=v["keys"])
+                                          .values_list("entity_type", "golden_id")):
                 waiting[entity_type].add(gid)
         for entity_type, ids in waiting.items():
             Batch(None, entity_type, [])._build(ids, {})
@@ -357,8 +366,10 @@ class Batch:
                    for gid, issues in issues_of.items() for i in issues))
         old_keys: dict = defaultdict(dict)  # golden id -> {key: row id}
         if updated_ids:
-            for pk, gid, key in (BlockingKey.objects.filter(entity_type=self.entity_type, golden_id__in=updated_ids)
-                                 .order_by().values_list("pk", "golden_id", "key")):
+            for pk, gid, key in small(_Q["keys"], (), {"entity_type": self.entity_type, "ids": list(updated_ids)},
+                                      lambda v: BlockingKey.objects.filter(entity_type=v["entity_type"],
+                                                                           golden_id__in=v["ids"])
+                                      .order_by().values_list("pk", "golden_id", "key")):
                 old_keys[gid][key] = pk
         stale = [pk for gid, keys in old_keys.items() for key, pk in keys.items() if key not in keys_of[gid]]
         if stale:
@@ -379,9 +390,11 @@ class Batch:
             return {*existing_ids, *new_ids}
         bound = set(new_ids) if self.system is not None and self.system.kind == SystemKind.ERP else set()
         if existing_ids:
-            bound |= set(CrossReference.objects.filter(entity_type=self.entity_type, golden_id__in=existing_ids,
-                                                       system__kind=SystemKind.ERP)
-                         .values_list("golden_id", flat=True))
+            bound |= set(small(_Q["erp_bound"], (), {"entity_type": self.entity_type, "ids": list(existing_ids)},
+                               lambda v: CrossReference.objects.filter(entity_type=v["entity_type"],
+                                                                       golden_id__in=v["ids"],
+                                                                       system__kind=SystemKind.ERP)
+                               .values_list("golden_id", flat=True)))
         return bound
 
 

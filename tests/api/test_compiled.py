@@ -1,4 +1,4 @@
-"""Querysets compiled once (``mdm/api/compiled.py``): each call answers what
+"""Querysets compiled once (``mdm/compiled.py``): each call answers what
 the queryset itself would, with the values of that call, and a query whose
 parameters would not all reach the SQL cannot be built."""
 
@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from knox.models import AuthToken
 
-from mdm.api.compiled import CompiledQuery, fetch
+from mdm.compiled import CompiledQuery, fetch
 from mdm.models import ChangeEvent, CrossReference, Customer
 
 MARK = uuid.UUID("00000000-0000-4000-8000-0000000000aa")
@@ -106,7 +106,7 @@ def _by_country_and_time(v):
 
 
 def test_a_shape_is_compiled_once_and_answers_each_calls_values(world, monkeypatch):
-    from mdm.api import compiled
+    from mdm import compiled
 
     plans = []
     real_plan = compiled._Plan
@@ -132,7 +132,7 @@ def test_a_shape_is_compiled_once_and_answers_each_calls_values(world, monkeypat
 
 
 def test_a_value_transformed_on_its_way_to_the_sql_is_never_taken_from_an_earlier_call(world):
-    from mdm.api.compiled import ShapedQuery
+    from mdm.compiled import ShapedQuery
 
     shaped = ShapedQuery()
 
@@ -145,7 +145,7 @@ def test_a_value_transformed_on_its_way_to_the_sql_is_never_taken_from_an_earlie
 
 
 def test_constants_are_part_of_the_shape_and_other_values_are_not_compiled_in(world):
-    from mdm.api.compiled import ShapedQuery
+    from mdm.compiled import ShapedQuery
 
     shaped = ShapedQuery()
 

@@ -37,7 +37,7 @@ def test_keyset_pages_on_postgresql_follow_updated_at(postgres, world, crm_clien
 
 
 def test_the_compiled_reads_run_as_prepared_statements_on_postgresql(postgres, world, crm_client):
-    """Planned once per connection (``mdm/api/compiled.py``); Django's own queries stay unprepared."""
+    """Planned once per connection (``mdm/compiled.py``); Django's own queries stay unprepared."""
     url = f"/api/v1/customers/{world['acme'].pk}/"
     assert crm_client.get(url).status_code == 200
     with connection.cursor() as cursor:

@@ -74,7 +74,8 @@ def test_xref_and_change_feed_render_as_drf_did_and_stay_browsable(world, crm_cl
 def test_list_pages_answer_each_requests_own_filters_and_cursor(world, reader, monkeypatch):
     """The list queries are compiled once per shape (``ShapedQuery``): later
     requests of the same shape must still answer their own values."""
-    from mdm.api import compiled, views
+    from mdm import compiled
+    from mdm.api import views
 
     monkeypatch.setattr(views, "_LIST_QUERIES", compiled.ShapedQuery())  # nothing kept from other tests
     monkeypatch.setattr(views, "_APPROVED_ROWS", compiled.ShapedQuery())

@@ -1,4 +1,5 @@
-"""Querysets compiled to SQL once per process, for the API's hottest reads.
+"""Querysets compiled to SQL once per process, for the API's hottest reads
+and the queries of a single record's ingest.
 
 Building a queryset and compiling it to SQL costs Django more CPU than
 PostgreSQL spends answering a look-up by primary key or unique index: on
@@ -175,7 +176,7 @@ class ShapedQuery:
 
     ``fetch(shape, values, build)`` returns what ``fetch(build(values))``
     returns.  ``values`` maps names to the request's values after
-    validation (strings, aware datetimes, UUIDs, and lists of those);
+    validation (strings, integers, aware datetimes, UUIDs, and lists of those);
     ``shape`` is everything else the SQL depends on (which filters are
     given, ordering, page size…).  The first time a shape is seen, ``build``
     runs twice with two different sets of markers in place of the values,
@@ -185,7 +186,7 @@ class ShapedQuery:
     the SQL, or branches on, makes the two compilations disagree, and that
     shape is always built and compiled normally.  ``None``, booleans and
     empty values are part of the shape, as they are; a request with a value
-    of any other kind (a number, a naive datetime) is built and compiled
+    of any other kind (a decimal, a naive datetime) is built and compiled
     normally.
 
     ``build`` must depend on nothing but ``values`` and the shape: a
@@ -247,6 +248,15 @@ class ShapedQuery:
 _UNSEEN = object()
 
 
+def small(site: ShapedQuery, shape: tuple, values: dict, build, *, most: int = 4) -> list:
+    """``site.fetch(…)`` when every list among ``values`` is short (one
+    record's write: each length is a shape, compiled once), else the
+    queryset evaluated as usual (a chunk of hundreds compiles once anyway)."""
+    if any(isinstance(v, (list, tuple)) and len(v) > most for v in values.values()):
+        return list(build(values))
+    return site.fetch(shape, values, build)
+
+
 def _kind_of(value, flat: list, name):
     """Register ``value``'s parameters in ``flat`` and return its kind for
     the shape key, or None when it cannot be a parameter."""
@@ -266,6 +276,9 @@ def _kind_of(value, flat: list, name):
     if type(value) is uuid.UUID:
         flat.append((name, value))
         return "uuid"
+    if type(value) is int:  # (told from constants by the two compilations, like every value)
+        flat.append((name, value))
+        return "int"
     if type(value) is dt.datetime and value.tzinfo is not None:
         flat.append((name, value))
         return "datetime"
@@ -277,6 +290,8 @@ def _marker(value, n: int, side: int):
         return f"\x00marker-{n}-{side}"
     if type(value) is uuid.UUID:
         return uuid.UUID(int=(0xFEED << 112) + 2 * n + side)
+    if type(value) is int:
+        return (1 + side) * 1_000_000_000 + 7919 * n + 13
     return dt.datetime(1901 + side, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=n, microseconds=7)
 
 
