@@ -1,8 +1,18 @@
 """Opens an audit context for every request so history knows who and where,
-and logs each request as one structured line carrying its correlation id."""
+and logs each request as one structured line carrying its correlation id;
+and sets the Content-Security-Policy header (django-csp) without rebuilding
+an unchanging policy on every answer."""
 
 import logging
 import time
+
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as _CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from mdm.audit import audit_context
 from mdm.choices import Origin
@@ -34,3 +44,39 @@ class AuditContextMiddleware:
                     "view": view, "ms": round((time.perf_counter() - started) * 1000, 1)})
         response["X-Correlation-ID"] = ctx.correlation_id
         return response
+
+
+_PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt",
+                 "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro", "_csp_exempt_ro")
+_POLICIES: dict = {}  # report_only -> the header built from the settings alone
+
+
+class CSPMiddleware(_CSPMiddleware):
+    """django-csp's middleware.  A response that used no nonce and carries no
+    per-view policy (every API answer, most pages without script) gets the
+    headers django-csp would build from the settings, built once per process:
+    building them again cost as much CPU as an API answer's authentication
+    query.  Any other response goes through django-csp as it is."""
+
+    def process_response(self, request, response):
+        if (getattr(request, "_csp_nonce", None) is not None or any(hasattr(response, a) for a in _PER_RESPONSE)
+                or settings.DEBUG):
+            return super().process_response(request, response)
+        for report_only, header, setting in ((False, HEADER, "CONTENT_SECURITY_POLICY"),
+                                             (True, HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY")):
+            policy = _POLICIES.get(report_only)
+            if policy is None:
+                policy = _POLICIES[report_only] = build_policy(report_only=report_only)
+            if policy and header not in response:
+                prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+                if not request.path_info.startswith(tuple(prefixes)):
+                    response[header] = policy
+        # as django-csp does: a nonce asked for after the header is written is an error, not a silent gap
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+@receiver(setting_changed)
+def _policy_settings_changed(setting, **kwargs):
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _POLICIES.clear()

@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "mdm.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mdm.middleware.AuditContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
