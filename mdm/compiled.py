@@ -39,7 +39,8 @@ import datetime as dt
 import uuid
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, models
+from django.db.models import Lookup
 from django.db.backends import utils
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -169,6 +170,29 @@ class CompiledQuery:
         return rows[0] if rows else None
 
 
+class Array(tuple):
+    """Values a query compares a column with as one array parameter
+    (``field__any=Array(values)``): on PostgreSQL ``= ANY(%s)``, so the SQL
+    is the same for any number of values (one shape for ShapedQuery, and
+    short enough for psycopg to keep its parsed form); ``IN (…)`` elsewhere."""
+
+
+@models.Field.register_lookup
+class AnyOf(Lookup):
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
+        if not values:
+            raise EmptyResultSet
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+
+
 class ShapedQuery:
     """Compiled SQL for queries built from a request's values (the list
     pages: filters, the cursor), kept per *shape* and run with each
@@ -215,7 +239,8 @@ class ShapedQuery:
             return fetch(build(values))
         params = list(plan.params)
         for index, slot, prep in plan.slots:
-            params[index] = prep(flat[slot][1])
+            value = flat[slot][1]
+            params[index] = prep(list(value) if type(value) is Array else value)
         return _execute(plan, params)
 
     @staticmethod
@@ -262,6 +287,12 @@ def _kind_of(value, flat: list, name):
     the shape key, or None when it cannot be a parameter."""
     if value is None or type(value) is bool or value == "" or (isinstance(value, (list, tuple)) and not value):
         return ("const", value if not isinstance(value, list) else ())  # part of the shape, as it is
+    if type(value) is Array:  # one parameter, whatever its length (PostgreSQL; elsewhere the shapes differ)
+        kinds = {_kind_of(item, [], None) for item in value}
+        if len(kinds) != 1 or None in kinds:
+            return None
+        flat.append((name, value))
+        return ("array", kinds.pop())
     if isinstance(value, (list, tuple)):
         kinds = []
         for i, item in enumerate(value):
@@ -286,6 +317,8 @@ def _kind_of(value, flat: list, name):
 
 
 def _marker(value, n: int, side: int):
+    if type(value) is Array:
+        return [_marker(item, n * 1000 + i, side) for i, item in enumerate(value)]
     if type(value) is str:
         return f"\x00marker-{n}-{side}"
     if type(value) is uuid.UUID:

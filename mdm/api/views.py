@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from mdm.api.schema import any_of  # also registers the token scheme
 from mdm.api import serializers as s
-from mdm.compiled import CompiledQuery, ShapedQuery, fetch
+from mdm.compiled import Array, CompiledQuery, ShapedQuery, fetch
 from mdm.api.auth import (
     HubAccess,
     IngestThrottle,
@@ -197,14 +197,13 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         waiting = [row["id"] for row in page if row["state"] == LifecycleState.PENDING]
         if not waiting:
             return page
-        # compiled once per page shape; the ids padded to a power of two (repeating the last) so shapes stay few
-        padded = waiting + waiting[-1:] * ((1 << (len(waiting) - 1).bit_length()) - len(waiting))
         approved: dict = {}
 
         def build(v):
             return renderer.values(golden_svc.last_approved_query(self.model, v["ids"]))
 
-        for row in _APPROVED_ROWS.fetch((self.model, renderer.shape(), len(padded)), {"ids": padded}, build):
+        # compiled once per page shape (the ids go as one array parameter)
+        for row in _APPROVED_ROWS.fetch((self.model, renderer.shape()), {"ids": Array(waiting)}, build):
             approved.setdefault(row["id"], row)
         return [approved[row["id"]] if row["state"] == LifecycleState.PENDING else row
                 for row in page if row["state"] != LifecycleState.PENDING or row["id"] in approved]
@@ -386,7 +385,7 @@ _ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")  # a marker: no constant
 #: The list pages' queries, compiled once per combination of filters, ordering and page size.
 _LIST_QUERIES = ShapedQuery(max_shapes=512)
 #: The last approved versions of a page's records awaiting re-approval (``_published_rows``).
-_APPROVED_ROWS = ShapedQuery(max_shapes=128)
+_APPROVED_ROWS = ShapedQuery(max_shapes=32)
 
 _XREFS_OF = CompiledQuery(
     lambda entity_type, golden_id: CrossReference.objects.filter(entity_type=entity_type, golden_id=golden_id)

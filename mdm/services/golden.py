@@ -125,8 +125,9 @@ def last_approved_query(model, ids):
     from django.db import connection
 
     from mdm.bulkwrite import history_model_of
+    from mdm.compiled import Array
 
-    rows = (history_model_of(model).objects.filter(id__in=list(ids), state=LifecycleState.APPROVED)
+    rows = (history_model_of(model).objects.filter(id__any=Array(ids), state=LifecycleState.APPROVED)
             .order_by("id", "-history_date", "-history_id"))
     return rows.distinct("id") if connection.vendor == "postgresql" else rows
 

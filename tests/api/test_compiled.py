@@ -160,3 +160,26 @@ def test_constants_are_part_of_the_shape_and_other_values_are_not_compiled_in(wo
     limit = 2  # a number is not a parameter: built and compiled as it comes, each time
     assert shaped.fetch(("n",), {"n": limit}, lambda v: Customer.objects.order_by("id")[:v["n"]]) == list(
         Customer.objects.order_by("id")[:limit])
+
+
+def test_an_array_of_any_length_is_one_parameter_of_one_shape(world, monkeypatch):
+    from django.db import connection
+
+    from mdm import compiled
+
+    plans = []
+    real_plan = compiled._Plan
+    monkeypatch.setattr(compiled, "_Plan", lambda *a, **k: plans.append(1) or real_plan(*a, **k))
+    shaped = compiled.ShapedQuery()
+    ids = [world[k].pk for k in ("acme", "globex", "acme_de", "pending_customer")]
+
+    def query(v):
+        return Customer.objects.filter(pk__any=v["ids"]).order_by("legal_name").values_list("legal_name", flat=True)
+
+    for chosen in (ids[:1], ids[1:3], ids, [uuid.uuid4()], ids[2:]):
+        expected = list(Customer.objects.filter(pk__in=chosen).order_by("legal_name").values_list("legal_name",
+                                                                                                   flat=True))
+        assert shaped.fetch(("any",), {"ids": compiled.Array(chosen)}, query) == expected
+    if connection.vendor == "postgresql":
+        assert len(plans) == 2  # one shape for every length: "= ANY(%s)"
+    assert shaped.fetch(("any",), {"ids": compiled.Array()}, query) == []  # nothing asked, nothing found
