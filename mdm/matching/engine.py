@@ -317,24 +317,37 @@ class Matcher:
         return self.score_table(table, np.zeros(len(ib), dtype=np.int64), ib)
 
     def explain(self, table: Table, i: int, j: int) -> list[dict[str, Any]]:
+        return self.explain_many(table, [i], [j])[0]
+
+    def explain_many(self, table: Table, ia, ib) -> list[list[dict[str, Any]]]:
+        """Per pair ``(ia[p], ib[p])`` of ``table``, why it scores as it does:
+        the prior, each comparison's level and weight, and the stewards'
+        correction if one applies; compared in one vectorised pass."""
         model = self._require_model()
-        ia, ib = np.array([i]), np.array([j])
+        ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+        if not len(ia):
+            return []
         lv = self.levels(table, ia, ib)
         W, TF = self.field_weights(table, ia, lv)
-        out = [{"field": "(prior)", "value_a": None, "value_b": None, "level": "prior",
-                "weight": model.prior_weight, "tf_adjustment": 0.0}]
-        for k, comparison in enumerate(self.comparisons):
-            level = int(lv.G[0, k])
-            value_a, value_b = comparison.describe(table, i, j, int(lv.which.get(k, [0])[0]))
-            out.append({"field": comparison.name, "value_a": value_a, "value_b": value_b,
-                        "level": comparison.all_labels[level], "weight": float(W[0, k]),
-                        "tf_adjustment": float(TF[0, k])})
-        index = int(model.correction_index(lv.G)[0])
-        if index >= 0:
-            c = model.corrections[index]
-            out.append({"field": "(learned)", "value_a": None, "value_b": None,
-                        "level": f"stewards found {c.matches} of {c.labels} pairs compared like this duplicates",
-                        "weight": c.bits, "tf_adjustment": 0.0})
+        corrections = model.correction_index(lv.G)
+        out = []
+        for p in range(len(ia)):
+            i, j = int(ia[p]), int(ib[p])
+            rows = [{"field": "(prior)", "value_a": None, "value_b": None, "level": "prior",
+                     "weight": model.prior_weight, "tf_adjustment": 0.0}]
+            for k, comparison in enumerate(self.comparisons):
+                level = int(lv.G[p, k])
+                value_a, value_b = comparison.describe(table, i, j, int(lv.which[k][p]) if k in lv.which else 0)
+                rows.append({"field": comparison.name, "value_a": value_a, "value_b": value_b,
+                             "level": comparison.all_labels[level], "weight": float(W[p, k]),
+                             "tf_adjustment": float(TF[p, k])})
+            index = int(corrections[p])
+            if index >= 0:
+                c = model.corrections[index]
+                rows.append({"field": "(learned)", "value_a": None, "value_b": None,
+                             "level": f"stewards found {c.matches} of {c.labels} pairs compared like this duplicates",
+                             "weight": c.bits, "tf_adjustment": 0.0})
+            out.append(rows)
         return out
 
     def decide(self, score: float) -> str:

@@ -162,7 +162,8 @@ class Batch:
             earlier.append(near)
             ia.extend([pos] * len(near))
             ib.extend(near)
-        pair_score = dict(zip(zip(ia, ib), (float(x) for x in score_pairs(matcher, rows, ia, ib))))
+        scores, explain = score_pairs(matcher, rows, ia, ib, explainer=True)
+        pair_score = dict(zip(zip(ia, ib), (float(x) for x in scores)))
 
         thresholds = matcher.thresholds  # (computed on each use: once per chunk here)
 
@@ -200,9 +201,14 @@ class Batch:
             gid = uuid.uuid4()
             self._new_goldens[gid] = []
             started[pos] = gid
-            reviews = [(g, s, matcher.score(records[pos], rows[row])[1]) for s, _, g, row, d in scored
-                       if d == MatchDecision.REVIEW][:5]
+            # the five best proposals, explained below for the whole chunk in one pass
+            reviews = [(g, s, (pos, row)) for s, _, g, row, d in scored if d == MatchDecision.REVIEW][:5]
             links[item.index] = (gid, True, None, reviews)
+        asked = [pair for _, _, _, reviews in links.values() for _, _, pair in reviews]
+        why = dict(zip(asked, explain(asked)))
+        for index, (gid, is_new, score, reviews) in links.items():
+            if reviews:
+                links[index] = (gid, is_new, score, [(g, s, why[pair]) for g, s, pair in reviews])
         return links
 
     def _with_golden_refs(self, new_items) -> None:

@@ -273,16 +273,19 @@ def candidate_rows(entity_type: str, ids, states) -> dict:
     return out
 
 
-def score_pairs(matcher, rows: list, ia, ib):
+def score_pairs(matcher, rows: list, ia, ib, *, explainer: bool = False):
     """Scores of many pairs ``(rows[ia[k]], rows[ib[k]])`` in one vectorised
     pass: each record is normalised once and every comparison runs over
-    arrays, instead of one small table per record."""
+    arrays, instead of one small table per record.  With ``explainer``,
+    also a function ``explain(pairs)`` giving each pair's explanation (as
+    ``matcher.score`` does) from the same table, in one pass."""
     import numpy as np
 
     ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    table = None
     if not len(ia):
-        return np.zeros(0)
-    if hasattr(matcher, "score_table"):
+        scores = np.zeros(0)
+    elif hasattr(matcher, "score_table"):
         from mdm.matching.table import Table
 
         columns = list(matcher.spec.column_types())
@@ -291,8 +294,19 @@ def score_pairs(matcher, rows: list, ia, ib):
             norm = normalized(matcher, row)
             for c in columns:
                 lists[c].append(norm[c])
-        return matcher.score_table(Table.from_normalized(matcher.spec, lists), ia, ib)
-    return np.array([matcher.score_many(rows[a], [rows[b]])[0] for a, b in zip(ia, ib)], dtype=float)
+        table = Table.from_normalized(matcher.spec, lists)
+        scores = matcher.score_table(table, ia, ib)
+    else:
+        scores = np.array([matcher.score_many(rows[a], [rows[b]])[0] for a, b in zip(ia, ib)], dtype=float)
+    if not explainer:
+        return scores
+
+    def explain(pairs: list) -> list:
+        if table is not None:
+            return matcher.explain_many(table, [a for a, _ in pairs], [b for _, b in pairs])
+        return [matcher.score(rows[a], rows[b])[1] for a, b in pairs]
+
+    return scores, explain
 
 
 def score_goldens(entity_type: str, a, b) -> tuple[float, list]:

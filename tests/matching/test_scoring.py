@@ -114,3 +114,15 @@ def test_score_many_agrees_with_score(fitted, customers):
     many = fitted.score_many(record, others)
     for s, other in zip(many, others):
         assert math.isclose(s, fitted.score(record, other)[0], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_explaining_many_pairs_in_one_table_agrees_with_scoring_each_pair(fitted, customers):
+    from mdm.services.matching import _as_strings, score_pairs
+
+    rows = [_as_strings(r) for r in customers[:60]]
+    pairs = [(a, b) for a in range(0, 60, 7) for b in range(1, 60, 11) if a != b]
+    scores, explain = score_pairs(fitted, rows, [a for a, _ in pairs], [b for _, b in pairs], explainer=True)
+    for (a, b), score, why in zip(pairs, scores, explain(pairs)):
+        alone_score, alone_why = fitted.score(rows[a], rows[b])
+        assert why == alone_why
+        assert math.isclose(score, alone_score, rel_tol=1e-9, abs_tol=1e-12)

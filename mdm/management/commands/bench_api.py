@@ -67,6 +67,7 @@ class Command(BaseCommand):
         from mdm.services.accounts import ensure_groups
         from mdm.services.setup import seed_defaults
 
+        settings.DEBUG = False  # as in production: no query log (it costs CPU on every statement and grows)
         ensure_groups()
         seed_defaults()
         t0 = time.perf_counter()
