@@ -10,6 +10,7 @@ MDM_AUTO_APPROVE    "valid" approves records that pass validation and have no op
 MDM_FOUR_EYES       "true" (default) makes approval need someone other than the last editor
 MDM_BULK_LIMIT      most records in one bulk POST (default 500)
 MDM_AUDIT_SEAL_DELAY  seconds within which a commit's history rows are sealed, together (default 1)
+STATIC_ROOT         where collectstatic writes (default staticfiles/ in the project folder)
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
