@@ -40,8 +40,8 @@ import uuid
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
-from django.db.models import Lookup
 from django.db.backends import utils
+from django.db.models import Lookup
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -207,16 +207,15 @@ class ShapedQuery:
     and the plan is kept only if the two compilations give the same SQL and
     differ in their parameters exactly where a marker stands as it is.  A
     value that ``build`` transforms (``%…%`` of ``icontains``) or writes into
-    the SQL, or branches on, makes the two compilations disagree, and that
-    shape is always built and compiled normally.  ``None``, booleans and
-    empty values are part of the shape, as they are; a request with a value
-    of any other kind (a decimal, a naive datetime) is built and compiled
-    normally.
+    the SQL makes the two compilations disagree, and that shape is always
+    built and compiled normally.  ``None``, booleans and empty values are
+    part of the shape, as they are; a request with a value of any other kind
+    (a decimal, a naive datetime) is built and compiled normally.
 
-    ``build`` must depend on nothing but ``values`` and the shape: a
-    ``method`` filter that looks at its value's content (``q`` tries it as a
-    golden id) cannot be told apart by markers, so the caller keeps such
-    filters out (``cacheable``)."""
+    ``build`` must depend on nothing but ``values`` and the shape, and must
+    not branch on a value's content: both markers would take the same branch
+    (``q`` tries its value as a golden id), so callers leave such values out
+    (the list view compiles requests with ``method`` filters each time)."""
 
     def __init__(self, max_shapes: int = MAX_SHAPES):
         self.max_shapes = max_shapes

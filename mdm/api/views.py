@@ -132,7 +132,8 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
         qs = self.model.objects.all() if base is None else base
         if self.action == "list" and not self._states_asked():
             # the approved masters: records awaiting re-approval are listed at their last approved version
-            qs = qs.filter(Q(state=LifecycleState.APPROVED) | Q(state=LifecycleState.PENDING, approved_at__isnull=False))
+            qs = qs.filter(Q(state=LifecycleState.APPROVED)
+                           | Q(state=LifecycleState.PENDING, approved_at__isnull=False))
         return qs
 
     def _states_asked(self) -> bool:
@@ -381,12 +382,12 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet):
 
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")  # a marker: no constant of these queries equals it
 
-#: A golden record's cross-references, in the order the detail read and the xref look-up show them.
 #: The list pages' queries, compiled once per combination of filters, ordering and page size.
 _LIST_QUERIES = ShapedQuery(max_shapes=512)
 #: The last approved versions of a page's records awaiting re-approval (``_published_rows``).
 _APPROVED_ROWS = ShapedQuery(max_shapes=32)
 
+#: A golden record's cross-references, in the order the detail read and the xref look-up show them.
 _XREFS_OF = CompiledQuery(
     lambda entity_type, golden_id: CrossReference.objects.filter(entity_type=entity_type, golden_id=golden_id)
     .select_related("system").order_by("system__trust_rank", "system__code", "role", "external_id"),
