@@ -55,3 +55,11 @@ def test_counts_only_the_run_and_a_process_that_ended_during_it():
     assert 0.15 <= cpu["gunicorn"] <= 0.6
     assert cpu["postgres"] >= 0.0
     assert cpu["wall"] > 0.0 and cpu["machine"] >= cpu["gunicorn"] * 0.5
+
+
+def test_the_machine_speed_reading_times_the_same_work_each_time():
+    from mdm.loadtest.runner import machine_speed
+
+    (first_ms, first_work), (second_ms, second_work) = machine_speed(), machine_speed()
+    assert first_work == second_work  # the same work, so the times compare the machine, not the code
+    assert 0 < first_ms < 60_000 and 0 < second_ms < 60_000

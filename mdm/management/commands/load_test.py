@@ -83,6 +83,7 @@ class Command(BaseCommand):
         server = runner.Gunicorn(port=runner.free_port(), workdir=workdir, workers=workers, threads=threads,
                                  broker=broker or None)
         meter = runner.CpuMeter(server)
+        speed_before = runner.machine_speed()[0]
         try:
             server.start()
             if warmup:
@@ -101,15 +102,17 @@ class Command(BaseCommand):
             threads = server.threads()
         finally:
             server.stop()
+        speed = (speed_before, runner.machine_speed()[0])
         figures = runner.summarise(result["stats"])
         self._print(figures, cpu, plan, result, users=users, rate=rate, workers=n_workers, threads=threads,
-                    approved=approved, broker=broker, workdir=workdir)
+                    approved=approved, broker=broker, workdir=workdir, speed=speed)
         if json_out:
             with open(json_out, "w") as fh:
-                json.dump({"figures": figures, "cpu_seconds": cpu, "users": users, "customers": approved}, fh,
-                          indent=2)
+                json.dump({"figures": figures, "cpu_seconds": cpu, "users": users, "customers": approved,
+                           "machine_speed_ms": speed}, fh, indent=2)
 
-    def _print(self, figures, cpu, plan, result, *, users, rate, workers, threads, approved, broker, workdir):
+    def _print(self, figures, cpu, plan, result, *, users, rate, workers, threads, approved, broker, workdir,
+               speed):
         from mdm.loadtest import runner
 
         total = figures["all"]
@@ -154,6 +157,8 @@ class Command(BaseCommand):
         out(f"CPU per request: gunicorn {1000 * cpu['gunicorn'] / n:.1f} ms, {celery}PostgreSQL "
             f"{1000 * cpu['postgres'] / n:.1f} ms (the server's own cost, which other load on the machine does "
             "not change)")
+        out(f"machine speed: a fixed piece of Python work took {speed[0]:.0f} ms before the run and {speed[1]:.0f} ms "
+            "after (lower is faster; on a shared host the same code's figures move with it)")
         errors = total["errors"] + sum(int(e.get("Count") or 0) for e in result["exceptions"])
         met = rps >= GOAL_RPS and total["p95_ms"] <= GOAL_P95_MS and errors == 0
         out(f"mix: {rps:.1f} requests/s, p50 {total['p50_ms']:.0f} ms, p95 {total['p95_ms']:.0f} ms, "
