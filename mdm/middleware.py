@@ -53,7 +53,7 @@ _POLICIES: dict = {}  # report_only -> the header built from the settings alone
 
 class CSPMiddleware(_CSPMiddleware):
     """django-csp's middleware.  A response that used no nonce and carries no
-    per-view policy (every API answer, most pages without script) gets the
+    per-view policy (every API answer, every page without inline script) gets the
     headers django-csp would build from the settings, built once per process:
     building them again cost as much CPU as an API answer's authentication
     query.  Any other response goes through django-csp as it is."""

@@ -118,8 +118,6 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-# --- gunicorn --------------------------------------------------------------------------------
-
 def machine_speed() -> tuple[float, int]:
     """Milliseconds this machine takes for a fixed piece of Python work (the
     kind a web worker does: building and encoding small JSON documents), best
@@ -135,6 +133,8 @@ def machine_speed() -> tuple[float, int]:
         digest = h.hexdigest()
     return best, int(digest[:8], 16)
 
+
+# --- gunicorn --------------------------------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket() as s:
