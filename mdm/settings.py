@@ -11,6 +11,7 @@ MDM_FOUR_EYES       "true" (default) makes approval need someone other than the 
 MDM_BULK_LIMIT      most records in one bulk POST (default 500)
 MDM_AUDIT_SEAL_DELAY  seconds within which a commit's history rows are sealed, together (default 1)
 STATIC_ROOT         where collectstatic writes (default staticfiles/ in the project folder)
+CACHE_URL           redis://… shares the API throttles' counts between web processes (default: per process)
 """
 
 from __future__ import annotations
@@ -163,6 +164,22 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- cache (the API's per-account throttles) --------------------------------
+def cache_config(url: str) -> dict:
+    """``CACHES["default"]`` from ``CACHE_URL``: unset keeps each process's own
+    memory; ``redis://…`` (or ``rediss://``, ``unix://``) shares one store
+    between processes and machines, so a service account's throttle counts
+    every request it sends, not one web process's share of them."""
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                "KEY_PREFIX": "mdm"}
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis://, rediss:// or unix:// URL (got {url.split(':')[0]!r}:…).")
+
+
+CACHES = {"default": cache_config(os.environ.get("CACHE_URL", "").strip())}
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {

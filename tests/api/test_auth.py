@@ -193,3 +193,47 @@ def test_quota_holds_across_a_window_boundary_and_frees_up_after(seeded, make_to
     assert codes == [200, 200, 429, 200]
     assert 0 < float(refused["Retry-After"]) <= 60
     cache.clear()
+
+
+def test_cache_url_names_a_shared_store_or_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from mdm.settings import cache_config
+
+    assert cache_config("")["BACKEND"].endswith("LocMemCache")  # each process its own: the zero-setup default
+    shared = cache_config("redis://10.0.0.5:6379/2")
+    assert shared["BACKEND"].endswith("RedisCache") and shared["LOCATION"] == "redis://10.0.0.5:6379/2"
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL must be a redis://"):
+        cache_config("memcached://10.0.0.5:11211")
+
+
+@pytest.mark.integration
+def test_with_a_redis_cache_every_web_process_counts_against_one_quota(seeded, make_token, monkeypatch):
+    """The counts live in Redis, where any other process reads them: a second
+    web process cannot grant the account a second quota."""
+    import redis
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from mdm.api.auth import ReadThrottle
+    from mdm.settings import cache_config
+    from tests.conftest import require_service
+
+    url = "redis://127.0.0.1:6379/4"
+    try:
+        store = redis.Redis.from_url(url)
+        store.ping()
+    except redis.RedisError:
+        store = None
+    require_service("Redis", store is not None, url)
+    store.flushdb()
+    monkeypatch.setattr(ReadThrottle, "THROTTLE_RATES", {"mdm_read": "2/min"})
+    account, token = make_token("crm")
+    with override_settings(CACHES={"default": cache_config(url)}):
+        client = token_client(token)
+        assert [client.get("/api/v1/customers/").status_code for _ in range(2)] == [200, 200]
+        counted = {k.decode(): int(store.get(k)) for k in store.keys("mdm:*")}
+        assert sum(counted.values()) == 2 and all(str(account.user_id) in k for k in counted)  # seen by all
+        caches["default"].close()
+        assert token_client(token).get("/api/v1/customers/").status_code == 429  # a fresh connection: still spent
+    store.flushdb()
