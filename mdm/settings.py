@@ -176,7 +176,8 @@ def cache_config(url: str) -> dict:
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
                 "KEY_PREFIX": "mdm"}
-    raise ImproperlyConfigured(f"CACHE_URL must be a redis://, rediss:// or unix:// URL (got {url.split(':')[0]!r}:…).")
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be a redis://, rediss:// or unix:// URL (got {url.split(':')[0]!r}:…).")
 
 
 CACHES = {"default": cache_config(os.environ.get("CACHE_URL", "").strip())}
