@@ -259,9 +259,11 @@ class ShapedQuery:
         for index, (a, b) in enumerate(zip(plan.params, other.params)):
             if type(a) is type(b) and a == b:
                 continue  # a constant of the query
-            found = [(n, prep) for n in range(len(flat))
-                     for prep in (_prep_for(markers_a[n], a, plan.alias),)
-                     if prep is not None and _prep_for(markers_b[n], b, plan.alias) is prep]
+            found = []  # the value whose two markers stand here, each as it is (or as the database writes it)
+            for n in range(len(flat)):
+                prep = _prep_for(markers_a[n], a, plan.alias)
+                if prep is not None and _prep_for(markers_b[n], b, plan.alias) is prep:
+                    found.append((n, prep))
             if len(found) != 1:
                 return None  # a value transformed on its way to the SQL
             slots.append((index, *found[0]))
