@@ -349,8 +349,9 @@ def normalize_domain(value: Any, country: str | None = None) -> str:
         s = s.rsplit("@", 1)[1].strip(" <>\"'")
         if normalize_domain(s) in FREE_MAIL:
             return ""
-    s = re.sub(r"^[a-z][a-z0-9+.-]*://", "", s).split("/")[0].split("?")[0].split(":")[0].strip(".")
-    if not s or " " in s:
+    s = re.sub(r"^[a-z][a-z0-9+.-]*://", "", s).split("/")[0].split("?")[0].split(":")[0]
+    s = re.sub(r"^[\s.]+|[\s.]+$", "", s)  # dots and any Unicode space at the ends (a second pass strips them too)
+    if not s or re.search(r"\s", s):
         return ""
     parts = _extractor()(s)
     if parts.domain and parts.suffix:

@@ -74,6 +74,13 @@ def test_emails_and_urls_reduce_to_the_registrable_domain():
     assert normalize_email("Mailto:Ann@Acme.COM") == "ann@acme.com"
 
 
+def test_a_domain_keeps_no_unicode_space_so_normalising_it_again_changes_nothing():
+    # NEL (U+0085) and EM SPACE are whitespace to str.strip(): left at the end, a second pass removed them
+    assert normalize_domain("0\x85/") == normalize_domain(normalize_domain("0\x85/")) == "0"
+    assert normalize_domain("acme\u2003corp.com") == ""  # a space inside is no domain
+    assert normalize_domain("www.acme.co.uk\x85:8080") == "acme.co.uk"
+
+
 @pytest.mark.parametrize("raw, country, expected, valid", [
     ("GB 980 7806 84", None, "GB980780684", True),
     ("980780684", "GB", "GB980780684", True),
