@@ -270,3 +270,49 @@ def make_duns(rng: random.Random) -> str:
 
 def fixed_tax_id(country: str, salt: int) -> str:
     return make_tax_and_registration(country, random.Random(7_000_003 + salt), "Limited" if country in ("GB", "IE") else "")[0]
+
+
+# ----------------------------------------------------------------------------
+# One distinct valid VAT id per number, for synthetic data at scale
+# ----------------------------------------------------------------------------
+
+def numbered_tax_id(country: str, n: int) -> str:
+    """A valid VAT id of ``country`` that no other ``n`` (0 to 8,999,999)
+    gives: the number is the id's body, the check digits are computed."""
+    if not 0 <= n < 9_000_000:
+        raise ValueError("n: from 0 to 8,999,999")
+    if country == "GB":
+        body = f"{1_000_000 + n:07d}"
+        s = sum(w * (ord(c) - 48) for w, c in zip((8, 7, 6, 5, 4, 3, 2), body))
+        return f"GB{body}{(-s) % 97:02d}"
+    if country == "DE":
+        body = f"{10_000_000 + n:08d}"
+        return "DE" + body + _mod_11_10_digit(body)
+    if country == "FR":
+        body = f"{10_000_000 + n:08d}"
+        siren = body + _luhn_digit(body)
+        return f"FR{int(siren + '12') % 97:02d}{siren}"
+    if country == "NL":
+        head = f"{1_000_000 + n:07d}"
+        for last in "0123456789":  # the body's last digit weighs 2: one of ten makes the check digit < 10
+            body = head + last
+            check = sum((9 - i) * (ord(c) - 48) for i, c in enumerate(body)) % 11
+            if check < 10:
+                return f"NL{body}{check}B01"
+    if country == "IE":
+        body = f"{1_000_000 + n:07d}"
+        s = sum((8 - i) * (ord(c) - 48) for i, c in enumerate(body))
+        return f"IE{body}{_IE_ALPHABET[s % 23]}"
+    if country == "ES":
+        body = f"{10 + n // 100_000:02d}{n % 100_000:05d}"
+        return "ESB" + body + _luhn_digit(body)
+    if country == "IT":
+        body = f"{1_000_000 + n:07d}001"
+        return "IT" + body + _luhn_digit(body)
+    if country == "SE":
+        body = f"55{1_000_000 + n:07d}"
+        return f"SE{body}{_luhn_digit(body)}01"
+    if country == "BE":
+        head = f"0{1_000_000 + n:07d}"
+        return f"BE{head}{97 - int(head) % 97:02d}"
+    raise ValueError(f"no tax id scheme for {country}")

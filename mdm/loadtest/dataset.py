@@ -22,6 +22,8 @@ import uuid
 from django.db import connection
 from django.utils import timezone
 
+from mdm.demo.taxids import numbered_tax_id
+
 WORDS_B = ("Analytics Logistics Systems Dynamics Solutions Partners Holdings Industries Consulting Advisory "
            "Engineering Networks Resources Ventures Capital Energy Foods Pharma Robotics Software Media Labs "
            "Health Insurance Finance Textiles Metals Chemicals Plastics Motors Aviation Marine Rail Freight "
@@ -57,7 +59,7 @@ def company(i: int) -> dict:
     name = f"{brand} {b} {c} {FORMS[(i * 3) % len(FORMS)]}"
     return {
         "legal_name": name,
-        "tax_id": f"{country}{100000000 + i:09d}",
+        "tax_id": numbered_tax_id(country, i // len(COUNTRIES)),  # valid: an edit can be approved
         "country": country,
         "currency": currency,
         "city": city,

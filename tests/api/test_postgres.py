@@ -72,3 +72,14 @@ def test_load_test_customers_have_their_approved_history_row(postgres, seeded, c
     assert set(history.values_list("id", flat=True)) == set(Customer.objects.values_list("id", flat=True))
     ensure_customers(30, log=lambda *_: None)  # already there: nothing written twice
     assert history.count() == 30
+
+
+def test_load_test_customers_pass_validation_so_their_edits_can_be_approved(postgres, seeded, ctx):
+    from mdm.loadtest.dataset import ensure_customers
+    from mdm.models import Customer
+    from mdm.validation import validate
+
+    ensure_customers(40, log=lambda *_: None)
+    customers = list(Customer.objects.all())
+    assert len({c.tax_id for c in customers}) == 40
+    assert {c.pk: [i.message for i in validate(c)] for c in customers} == {c.pk: [] for c in customers}

@@ -11,7 +11,8 @@ from stdnum import lei as stdnum_lei
 
 from mdm.demo.generator import field_names_for
 from mdm.demo.ids import NumberedIds, SalesforceIds, sf_checksum
-from mdm.demo.taxids import corrupt_tax_id, format_tax_id, is_valid_tax_id, make_lei, make_tax_and_registration
+from mdm.demo.taxids import (corrupt_tax_id, format_tax_id, is_valid_tax_id, make_lei, make_tax_and_registration,
+                             numbered_tax_id)
 
 COUNTRIES = ["GB", "DE", "FR", "NL", "IE", "ES", "IT", "BE", "SE", "US"]
 
@@ -25,6 +26,16 @@ def test_generated_tax_ids_are_valid_in_every_spelling_and_corruptions_are_not(c
         for style in range(4):
             assert is_valid_tax_id(format_tax_id(vat, country, style), country), (vat, style)
         assert not is_valid_tax_id(corrupt_tax_id(vat, country, rng), country)
+
+
+@pytest.mark.parametrize("country", [c for c in COUNTRIES if c != "US"])
+def test_numbered_tax_ids_are_valid_and_one_per_number(country):
+    numbers = sorted({*range(2000), *random.Random(country).sample(range(9_000_000), 3000), 8_999_999})
+    ids = [numbered_tax_id(country, n) for n in numbers]
+    assert all(is_valid_tax_id(t, country) for t in ids)
+    assert len(set(ids)) == len(numbers)
+    with pytest.raises(ValueError):
+        numbered_tax_id(country, 9_000_000)
 
 
 def test_stdnum_direct_checks():
