@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import uuid
 
+import orjson
 from django.db import connections, router, transaction
 from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object
@@ -76,10 +77,18 @@ def _make_copy_value(field, alias: str, adding: bool):
         return slow
     if kind == "JSONField" and not field.is_relation:
         encoder = field.encoder
+        default = encoder().default if encoder else None
+        options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS  # dates as the field's encoder writes them
 
         def as_json(obj):
+            # orjson: a sixth of a chunk's time went to json.dumps; PostgreSQL stores jsonb, whatever the spacing
             value = getattr(obj, attname)
-            return None if value is None else json.dumps(value, cls=encoder)
+            if value is None:
+                return None
+            try:
+                return orjson.dumps(value, default=default, option=options).decode()
+            except TypeError:  # (orjson.JSONEncodeError is one) e.g. an integer beyond 64 bits
+                return json.dumps(value, cls=encoder)
         return as_json
     plain = _AS_IS.get(kind)
     if kind == "UUIDField":

@@ -115,3 +115,22 @@ def test_a_rebuilt_golden_keeps_its_unchanged_blocking_keys_and_gets_the_new_one
     after = dict(BlockingKey.objects.filter(golden_id=gid).values_list("key", "pk"))
     assert "tax:GB980780684" in after and set(before) < set(after)
     assert all(after[k] == pk for k, pk in before.items())  # the rows that stayed were not rewritten
+
+
+def test_bulk_written_json_reads_back_as_the_orm_would_store_it(seeded):
+    import json
+
+    from mdm.bulkwrite import insert
+    from mdm.models import SourceSystem
+
+    erp = SourceSystem.objects.get(code="erp")
+    payloads = [
+        {"name": "Zürich Ærø “Quoted” \u2028 \\ / \t", "n": 7, "f": 0.1, "none": None, "flag": True},
+        {"nested": {"list": [1, "two", {"3": [None]}]}, 5: "integer key"},
+        {"big": 2 ** 70, "neg": -(2 ** 64)},  # beyond 64 bits: not every encoder takes them
+    ] * (COPY_MIN_ROWS // 3 + 1)  # enough rows for COPY on PostgreSQL
+    records = [SourceRecord(system=erp, entity_type="customer", source_id=f"J{i}", payload=p, canonical={},
+                            content_hash=str(i)) for i, p in enumerate(payloads)]
+    insert(SourceRecord, records)
+    stored = dict(SourceRecord.objects.filter(source_id__startswith="J").values_list("source_id", "payload"))
+    assert stored == {f"J{i}": json.loads(json.dumps(p)) for i, p in enumerate(payloads)}
