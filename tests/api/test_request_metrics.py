@@ -163,3 +163,20 @@ def test_latency_histogram_counts_every_request_across_gunicorn_workers(gunicorn
         time.sleep(0.1)
     seen = [scrape() for _ in range(6)]  # each scrape may be answered by either worker: all must sum both
     assert seen == [([float(sent)], [float(sent)])] * 6
+
+
+def test_web_workers_keep_start_up_objects_out_of_the_garbage_collectors_sight():
+    import gc
+    import runpy
+    from unittest import mock
+
+    with mock.patch.dict(os.environ):  # (the config sets PROMETHEUS_MULTIPROC_DIR for the server it configures)
+        conf = runpy.run_path(str(settings.BASE_DIR / "mdm" / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        conf["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold()[0] >= 10_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
