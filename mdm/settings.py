@@ -10,6 +10,7 @@ MDM_AUTO_APPROVE    "valid" approves records that pass validation and have no op
 MDM_FOUR_EYES       "true" (default) makes approval need someone other than the last editor
 MDM_BULK_LIMIT      most records in one bulk POST (default 500)
 MDM_AUDIT_SEAL_DELAY  seconds within which a commit's history rows are sealed, together (default 1)
+MDM_TOKEN_CACHE_SECONDS  how long a web process trusts a token it has just checked (default 2; 0: check every request)
 STATIC_ROOT         where collectstatic writes (default staticfiles/ in the project folder)
 CACHE_URL           redis://… shares the API throttles' counts between web processes (default: per process)
 """
@@ -218,6 +219,9 @@ MDM_AUTO_APPROVE = os.environ.get("MDM_AUTO_APPROVE", "").strip().lower()  # "" 
 MDM_FOUR_EYES = env_bool("MDM_FOUR_EYES", True)
 # Seconds after a commit within which its history rows are sealed into the audit chain; the commits of that
 # window are sealed together (one pass instead of one per request).  0: right after each commit.
+#: A web process re-reads a token it has checked after this many seconds; revoking a token or deactivating an account
+#: in the same process takes effect at once, from another process (``revoke_tokens``) within this time.
+MDM_TOKEN_CACHE_SECONDS = float(os.environ.get("MDM_TOKEN_CACHE_SECONDS", "2"))
 MDM_AUDIT_SEAL_DELAY = float(os.environ.get("MDM_AUDIT_SEAL_DELAY", "0" if TESTING else "1"))
 
 # --- Celery ---------------------------------------------------------------

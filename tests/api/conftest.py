@@ -157,3 +157,13 @@ def session_client(people):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _tokens_checked_afresh():
+    """Each test starts with no token trusted from an earlier test's requests."""
+    from mdm.api.auth import forget_checked_tokens
+
+    forget_checked_tokens()
+    yield
+    forget_checked_tokens()

@@ -75,6 +75,61 @@ def test_deactivated_account_is_refused(seeded, make_token):
     assert response.status_code == 401 and "deactivated" in response.json()["detail"]
 
 
+def test_a_token_checked_a_moment_ago_is_not_read_again(seeded, make_token):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, token = make_token("crm")
+    client = token_client(token)
+    assert client.get("/api/v1/changes/", {"limit": 1}).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/changes/", {"limit": 1}).status_code == 200
+    assert not [q for q in queries.captured_queries if "knox_authtoken" in q["sql"]]
+
+
+def test_a_token_revoked_from_another_process_is_refused_once_the_cache_time_has_passed(
+        seeded, make_token, monkeypatch, settings):
+    from mdm.api import auth
+
+    account, token = make_token("crm")
+    client = token_client(token)
+    assert client.get("/api/v1/customers/").status_code == 200
+    AuthToken.objects.filter(user=account.user)._raw_delete("default")  # as another process would: no signal here
+    assert client.get("/api/v1/customers/").status_code == 200  # still trusted, for a moment
+    later = auth.time.monotonic() + settings.MDM_TOKEN_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    assert client.get("/api/v1/customers/").status_code == 401
+
+
+def test_with_no_cache_time_a_revoked_token_is_refused_at_once(seeded, make_token, settings):
+    settings.MDM_TOKEN_CACHE_SECONDS = 0
+    account, token = make_token("crm")
+    client = token_client(token)
+    assert client.get("/api/v1/customers/").status_code == 200
+    AuthToken.objects.filter(user=account.user)._raw_delete("default")
+    assert client.get("/api/v1/customers/").status_code == 401
+
+
+def test_a_trusted_token_is_still_refused_once_it_expires(seeded, make_token, monkeypatch):
+    from mdm.api import auth
+
+    _, token = make_token("crm", expires_days=1)
+    client = token_client(token)
+    assert client.get("/api/v1/customers/").status_code == 200
+    later = timezone.now() + dt.timedelta(days=2)
+    monkeypatch.setattr(auth.timezone, "now", lambda: later)
+    assert client.get("/api/v1/customers/").status_code == 401
+
+
+def test_deactivating_an_account_in_this_process_ends_its_tokens_trust_at_once(seeded, make_token):
+    account, token = make_token("crm")
+    client = token_client(token)
+    assert client.get("/api/v1/customers/").status_code == 200
+    account.active = False
+    account.save()
+    assert client.get("/api/v1/customers/").status_code == 401
+
+
 def test_garbage_token_is_refused(seeded):
     assert token_client("not-a-real-token").get("/api/v1/customers/").status_code == 401
 
