@@ -5,6 +5,8 @@ what DRF's serializers would."""
 
 from __future__ import annotations
 
+import pytest
+
 from mdm.api import serializers as s
 from mdm.models import ChangeEvent, CrossReference
 
@@ -102,3 +104,37 @@ def test_list_pages_answer_each_requests_own_filters_and_cursor(world, reader, m
     # two compilations per shape, not one per request: tax id; one country, two; per ordering the first page
     # of 1000, the first page of 1 and the pages after a cursor
     assert len(compiles) == 2 * (1 + 2 + 3 * 3)
+
+
+@pytest.mark.parametrize("accept, query", [
+    ("application/json", {}), ("*/*", {}), (None, {}), ("application/json; indent=2", {}),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", {}), ("text/html", {}),
+    ("application/json", {"format": "api"}), ("text/csv", {}), ("application/json", {"format": "xml"}),
+])
+def test_remembered_content_negotiation_answers_as_drfs_and_asks_drf_once(accept, query, rf, monkeypatch):
+    from django.http import Http404
+    from rest_framework.exceptions import NotAcceptable
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.renderers import BrowsableAPIRenderer
+    from rest_framework.request import Request
+
+    from mdm.api.renderers import FastJSONRenderer, RememberedContentNegotiation
+
+    def outcome(negotiation):
+        headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+        renderers = [FastJSONRenderer(), BrowsableAPIRenderer()]
+        try:
+            renderer, media_type = negotiation.select_renderer(Request(rf.get("/", query, **headers)), renderers)
+        except (NotAcceptable, Http404) as exc:
+            return type(exc).__name__
+        return type(renderer).__name__, media_type, any(renderer is r for r in renderers)
+
+    monkeypatch.setattr(RememberedContentNegotiation, "_chosen", {})
+    expected = outcome(DefaultContentNegotiation())
+    assert outcome(RememberedContentNegotiation()) == expected
+    asked = []
+    real = DefaultContentNegotiation.select_renderer
+    monkeypatch.setattr(DefaultContentNegotiation, "select_renderer",
+                        lambda *a, **k: asked.append(1) or real(*a, **k))
+    assert outcome(RememberedContentNegotiation()) == expected
+    assert asked == ([1] if isinstance(expected, str) else [])  # a refusal is asked again; a choice is not
