@@ -83,3 +83,21 @@ def test_load_test_customers_pass_validation_so_their_edits_can_be_approved(post
     customers = list(Customer.objects.all())
     assert len({c.tax_id for c in customers}) == 40
     assert {c.pk: [i.message for i in validate(c)] for c in customers} == {c.pk: [] for c in customers}
+
+
+def test_load_test_approves_the_edits_earlier_runs_left_and_only_valid_ones(postgres, seeded, ctx):
+    from mdm.loadtest.dataset import approve_earlier_edits, company, crm_payload, ensure_customers
+    from mdm.models import Customer
+    from mdm.services.ingest import ingest_record
+
+    ensure_customers(20, log=lambda *_: None)
+    edited = ingest_record(system="crm", entity_type="customer", source_id="LT-3",
+                           data={**crm_payload(company(3)), "BillingCity": "Leeds"})
+    broken = ingest_record(system="crm", entity_type="customer", source_id="LT-4",
+                           data={**crm_payload(company(4)), "VATNumber": "GB000000000"})
+    assert Customer.objects.get(pk=edited.golden_id).state == "pending"
+    assert approve_earlier_edits(log=lambda *_: None) == 1
+    after = Customer.objects.get(pk=edited.golden_id)
+    assert (after.state, after.city) == ("approved", "Leeds")
+    assert after.history.first().history_change_reason.startswith("load test: edits of earlier runs approved")
+    assert Customer.objects.get(pk=broken.golden_id).state == "pending"

@@ -3,7 +3,9 @@ the hub under a realistic mix of API traffic, over real HTTP.
 
 1. Data (if missing): approved golden customers with their CRM source
    records, cross-references, lineage, blocking keys and change-feed events,
-   written with COPY (``mdm.loadtest.dataset``, shared with ``bench_api``).
+   written with COPY (``mdm.loadtest.dataset``, shared with ``bench_api``);
+   the edits earlier runs left awaiting approval are approved, so each run
+   starts from the same state.
 2. Gunicorn (``mdm/gunicorn.conf.py``, production settings: ``DEBUG=false``,
    persistent connections) on a free local port; with ``--broker`` also a
    Celery worker, as in production.
@@ -62,7 +64,7 @@ class Command(BaseCommand):
         if not 0 <= writers < users:
             raise CommandError("--writers: from 0 to one less than --users.")
         from mdm.loadtest import runner
-        from mdm.loadtest.dataset import ensure_customers
+        from mdm.loadtest.dataset import approve_earlier_edits, ensure_customers
         from mdm.models import Customer
         from mdm.services.accounts import ensure_groups
         from mdm.services.setup import seed_defaults
@@ -71,9 +73,10 @@ class Command(BaseCommand):
         seed_defaults()
         t0 = time.perf_counter()
         added = ensure_customers(customers, log=self.stdout.write)
+        edits = approve_earlier_edits(log=self.stdout.write)
         approved = Customer.objects.filter(state="approved").count()
-        self.stdout.write(f"data: {added:,} golden customers added in {time.perf_counter() - t0:.0f} s; "
-                          f"{approved:,} approved")
+        self.stdout.write(f"data: {added:,} golden customers added and {edits:,} edits of earlier runs approved "
+                          f"in {time.perf_counter() - t0:.0f} s; {approved:,} approved")
         plan = runner.make_plan(users=users, writers=writers, customers=customers)
         connection.close()  # the measured run should not share the database with an idle connection of ours
 
