@@ -3,8 +3,11 @@
 
 Two kinds of metrics:
 
-* gauges computed from the database at scrape time (sync deliveries), the
-  same whichever process answers the scrape;
+* gauges computed at scrape time, the same whichever process answers the
+  scrape: sync deliveries by system and status, the review backlog (open
+  match tasks, records awaiting approval or failing validation, per entity
+  type), background jobs (matching, rebuilds, pulls) by kind and status,
+  and the depth of the broker's task queue;
 * the request-latency histogram ``mdm_http_request_duration_seconds``
   (method, view, status), observed by gunicorn's request hooks
   (``mdm/gunicorn.conf.py``) in every worker.  Under gunicorn,
@@ -153,6 +156,81 @@ class SyncCollector:
         yield from (deliveries, problems, throughput, latency, last)
 
 
+class HubCollector:
+    """The review backlog, background jobs and the broker's queue depth,
+    computed per scrape (each a count over an indexed column)."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            backlog = hub_backlog()
+        except Exception:  # noqa: BLE001 - the other metrics are still worth serving without the database
+            logger.exception("backlog gauges unavailable for this scrape")
+        else:
+            tasks = GaugeMetricFamily("mdm_review_tasks", "Suspected duplicates awaiting a steward, by status",
+                                      labels=["entity_type", "status"])
+            for (entity_type, status_), n in sorted(backlog["tasks"].items()):
+                tasks.add_metric([entity_type, status_], n)
+            pending = GaugeMetricFamily("mdm_records_awaiting_approval", "Golden records in state pending",
+                                        labels=["entity_type"])
+            invalid = GaugeMetricFamily("mdm_records_failing_validation",
+                                        "Live golden records that fail validation", labels=["entity_type"])
+            for entity_type, n in backlog["pending"].items():
+                pending.add_metric([entity_type], n)
+            for entity_type, n in backlog["invalid"].items():
+                invalid.add_metric([entity_type], n)
+            jobs = GaugeMetricFamily("mdm_jobs", "Background jobs (matching, rebuilds, pulls) by kind and status",
+                                     labels=["kind", "status"])
+            for (kind, status_), n in sorted(backlog["jobs"].items()):
+                jobs.add_metric([kind, status_], n)
+            yield from (tasks, pending, invalid, jobs)
+        depth = broker_queue_depth()
+        if depth is not None:
+            queue = GaugeMetricFamily("mdm_queue_depth", "Tasks waiting in the broker's queue", labels=["queue"])
+            queue.add_metric([depth[0]], depth[1])
+            yield queue
+
+
+def hub_backlog() -> dict:
+    from django.db.models import Count
+
+    from mdm.choices import LifecycleState, TaskStatus
+    from mdm.models import GOLDEN_MODELS, Job, MatchTask
+
+    tasks = {(r["entity_type"], r["status"]): r["n"] for r in MatchTask.objects.filter(
+        status__in=(TaskStatus.OPEN, TaskStatus.DEFERRED)).values("entity_type", "status")
+        .annotate(n=Count("id")).order_by()}
+    pending, invalid = {}, {}
+    for entity_type, model in GOLDEN_MODELS.items():
+        pending[entity_type] = model.objects.filter(state=LifecycleState.PENDING).count()
+        invalid[entity_type] = model.objects.filter(is_valid=False).exclude(
+            state__in=(LifecycleState.MERGED, LifecycleState.RETIRED)).count()
+    jobs = {(r["kind"], r["status"]): r["n"] for r in Job.objects.values("kind", "status")
+            .annotate(n=Count("id")).order_by()}
+    return {"tasks": tasks, "pending": pending, "invalid": invalid, "jobs": jobs}
+
+
+def broker_queue_depth() -> tuple[str, int] | None:
+    """(queue name, messages waiting) of the default task queue; None when
+    tasks run in-process or the broker does not answer within 2 s."""
+    from mdm.celery import app
+
+    if app.conf.task_always_eager:
+        return None
+    name = app.conf.task_default_queue
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            try:
+                return name, conn.default_channel.queue_declare(queue=name, passive=True).message_count
+            except conn.channel_errors:  # no such queue (never declared; on Redis, empty): nothing waits
+                return name, 0
+    except Exception as exc:  # noqa: BLE001 - the broker down
+        logger.warning("broker queue depth unavailable for this scrape: %s", exc.__class__.__name__)
+        return None
+
+
 @never_cache
 @require_GET
 def metrics(request):
@@ -165,6 +243,7 @@ def metrics(request):
             return HttpResponse("metrics token required\n", status=401, content_type="text/plain")
     registry = CollectorRegistry()
     registry.register(SyncCollector())
+    registry.register(HubCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -168,6 +168,67 @@ def test_metrics_expose_sync_gauges(client, traffic, monkeypatch):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer t0k").status_code == 200
 
 
+def test_metrics_expose_the_review_backlog_and_background_jobs(client, seeded):
+    import uuid
+
+    from mdm.models import Customer, Job, MatchTask
+
+    a, _, c = new_customer(1), new_customer(2), new_customer(3)
+    approve(a)
+    Customer.objects.filter(pk=c.pk).update(is_valid=False)
+    open_tasks = MatchTask.objects.filter(status="open").count() + 1  # (look-alikes the ingest proposed, and one)
+    MatchTask.objects.create(entity_type="customer", golden_a=uuid.uuid4(), golden_b=uuid.uuid4(), score=0.8)
+    MatchTask.objects.create(entity_type="customer", golden_a=uuid.uuid4(), golden_b=uuid.uuid4(), score=0.7,
+                             status="deferred")
+    MatchTask.objects.create(entity_type="customer", golden_a=uuid.uuid4(), golden_b=uuid.uuid4(), score=0.7,
+                             status="merged")  # decided: not backlog
+    Job.objects.create(kind="rematch", title="Rematch customers", status="running")
+    Job.objects.create(kind="rebuild", title="Rebuild customers")
+    text = client.get("/metrics").content.decode()
+    assert f'mdm_review_tasks{{entity_type="customer",status="open"}} {open_tasks:.1f}' in text
+    assert 'mdm_review_tasks{entity_type="customer",status="deferred"} 1.0' in text
+    assert 'status="merged"' not in text
+    assert 'mdm_records_awaiting_approval{entity_type="customer"} 2.0' in text
+    assert 'mdm_records_awaiting_approval{entity_type="contract"} 0.0' in text
+    assert 'mdm_records_failing_validation{entity_type="customer"} 1.0' in text
+    assert 'mdm_jobs{kind="rematch",status="running"} 1.0' in text
+    assert 'mdm_jobs{kind="rebuild",status="queued"} 1.0' in text
+    assert "mdm_queue_depth" not in text  # no broker: tasks run in-process
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/7", "amqp://guest:guest@127.0.0.1:5672//"])
+def test_metrics_report_the_depth_of_the_brokers_task_queue(client, db, url):
+    from mdm.celery import app
+    from mdm.ops import _check_broker
+    from sync import harness
+    from tests.conftest import require_service
+
+    queue = "mdm-metrics-test"
+    harness.purge(url, queue)
+    with harness.use_broker(url, queue):
+        ok, detail = _check_broker()
+        require_service("Redis", ok, detail)
+        for _ in range(3):
+            app.send_task("sync.tasks.deliver", args=["00000000-0000-0000-0000-000000000000"], queue=queue)
+        try:
+            text = client.get("/metrics").content.decode()
+        finally:
+            harness.purge(url, queue)
+        emptied = client.get("/metrics").content.decode()
+    assert f'mdm_queue_depth{{queue="{queue}"}} 3.0' in text
+    assert f'mdm_queue_depth{{queue="{queue}"}} 0.0' in emptied  # (an empty Redis queue has no key at all)
+
+
+def test_metrics_leave_out_the_queue_depth_when_the_broker_does_not_answer(client, db):
+    from sync import harness
+
+    with harness.use_broker("redis://127.0.0.1:1/0", "nowhere"):
+        response = client.get("/metrics")
+    assert response.status_code == 200 and "mdm_queue_depth" not in response.content.decode()
+    assert "mdm_review_tasks" in response.content.decode()
+
+
 def test_add_subscription_creates_then_updates_and_never_stores_the_secret_in_clear(seeded, capsys):
     call_command("add_subscription", "billing", "--connector", "webhook", "--url", "https://b.example/hook",
                  "--secret", "s3cret-value", "--entity", "customer")
