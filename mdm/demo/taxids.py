@@ -63,14 +63,56 @@ def _digits(rng: random.Random, n: int, first_nonzero: bool = True) -> str:
     return str(_randrange(rng, lo, 10 ** n)).zfill(n)
 
 
+# The check digits of each country's VAT id, from its digit body (shared by the random and the numbered ids).
+
+def _gb_vat(body: str, base: int = 0) -> str:
+    """GB, 7 digits, 2 check digits: ``base`` 0 the mod-97 scheme, 55 the "9755" one."""
+    s = sum(w * (ord(c) - 48) for w, c in zip((8, 7, 6, 5, 4, 3, 2), body))
+    return f"GB{body}{(base - s) % 97:02d}"
+
+
+def _de_vat(body: str) -> str:
+    return "DE" + body + _mod_11_10_digit(body)
+
+
+def _fr_vat(body: str) -> tuple[str, str]:
+    """The VAT id and the SIREN of an 8-digit body."""
+    siren = body + _luhn_digit(body)
+    return f"FR{int(siren + '12') % 97:02d}{siren}", siren
+
+
+def _nl_check(body: str) -> int:
+    """The check digit of an 8-digit body; 10 means no valid id has this body."""
+    return sum((9 - i) * (ord(c) - 48) for i, c in enumerate(body)) % 11
+
+
+def _ie_vat(body: str, second: str = "") -> str:
+    s = sum((8 - i) * (ord(c) - 48) for i, c in enumerate(body)) + 9 * _IE_ALPHABET.index(second)
+    return f"IE{body}{_IE_ALPHABET[s % 23]}{second}"
+
+
+def _es_cif(letter: str, body: str) -> str:
+    return letter + body + _luhn_digit(body)
+
+
+def _it_vat(body: str) -> str:
+    return "IT" + body + _luhn_digit(body)
+
+
+def _be_number(head: str) -> str:
+    return f"{head}{97 - int(head) % 97:02d}"
+
+
+def _se_org(body: str) -> str:
+    return body + _luhn_digit(body)
+
+
 def make_tax_and_registration(country: str, rng: random.Random, form: str = "", city_extra: str | None = None) -> tuple[str, str]:
     """A valid VAT id (compact, with country prefix; an EIN for the US) and a
     company registration number, as the company itself would write them."""
     if country == "GB":
         body = _digits(rng, 7)
-        s = sum(w * (ord(c) - 48) for w, c in zip((8, 7, 6, 5, 4, 3, 2), body))
-        check = (-s) % 97 if rng.random() < 0.5 else (55 - s) % 97
-        vat = f"GB{body}{check:02d}"
+        vat = _gb_vat(body, 0 if rng.random() < 0.5 else 55)
         if form.startswith("LLP") or form.startswith("L.L.P"):
             reg = f"OC{_randrange(rng, 300000, 440000)}"
         elif city_extra in ("SC", "NI"):
@@ -79,8 +121,7 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
             reg = f"{_randrange(rng, 1_000_000, 15_000_000):08d}"
         return vat, reg
     if country == "DE":
-        body = _digits(rng, 8)
-        vat = "DE" + body + _mod_11_10_digit(body)
+        vat = _de_vat(_digits(rng, 8))
         kind = "HRA" if "KG" in form else "HRB"
         reg = f"{kind} {_randrange(rng, 1000, 250000)}"
         if city_extra == "B" and kind == "HRB":
@@ -91,13 +132,11 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
             body = _digits(rng, 8)
             if body[:3] != "000":
                 break
-        siren = body + _luhn_digit(body)
-        key = int(siren + "12") % 97
-        return f"FR{key:02d}{siren}", siren
+        return _fr_vat(body)
     if country == "NL":
         while True:
             body = _digits(rng, 8)
-            check = sum((9 - i) * (ord(c) - 48) for i, c in enumerate(body)) % 11
+            check = _nl_check(body)
             if check < 10:
                 break
         suffix = "B01" if rng.random() < 0.9 else _choice(rng, ("B02", "B03", "B04"))
@@ -105,12 +144,11 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
     if country == "IE":
         body = _digits(rng, 7)
         second = "H" if rng.random() < 0.25 else ""
-        s = sum((8 - i) * (ord(c) - 48) for i, c in enumerate(body)) + 9 * _IE_ALPHABET.index(second)
-        return f"IE{body}{_IE_ALPHABET[s % 23]}{second}", f"{_randrange(rng, 100000, 760000)}"
+        return _ie_vat(body, second), f"{_randrange(rng, 100000, 760000)}"
     if country == "ES":
         letter = "A" if form.startswith("S.A") and not form.startswith("S.L") else "B"
         body = f"{_randrange(rng, 1, 53):02d}{_randrange(rng, 0, 100000):05d}"
-        cif = letter + body + _luhn_digit(body)
+        cif = _es_cif(letter, body)
         return "ES" + cif, cif
     if country == "IT":
         while True:
@@ -119,15 +157,12 @@ def make_tax_and_registration(country: str, rng: random.Random, form: str = "", 
                 break
         body += f"{_randrange(rng, 1, 101):03d}"
         prov = city_extra or "MI"
-        return "IT" + body + _luhn_digit(body), f"{prov}-{_randrange(rng, 100000, 2600000)}"
+        return _it_vat(body), f"{prov}-{_randrange(rng, 100000, 2600000)}"
     if country == "BE":
-        head = "0" + _digits(rng, 7)
-        check = 97 - int(head) % 97
-        num = f"{head}{check:02d}"
+        num = _be_number("0" + _digits(rng, 7))
         return "BE" + num, f"{num[:4]}.{num[4:7]}.{num[7:]}"
     if country == "SE":
-        body = "55" + _digits(rng, 7, first_nonzero=False)
-        org = body + _luhn_digit(body)
+        org = _se_org("55" + _digits(rng, 7, first_nonzero=False))
         return f"SE{org}01", f"{org[:6]}-{org[6:]}"
     if country == "US":
         ein = f"{_choice(rng, _US_EIN_PREFIXES)}-{_digits(rng, 7, first_nonzero=False)}"
@@ -281,38 +316,25 @@ def numbered_tax_id(country: str, n: int) -> str:
     gives: the number is the id's body, the check digits are computed."""
     if not 0 <= n < 9_000_000:
         raise ValueError("n: from 0 to 8,999,999")
+    seven, eight = f"{1_000_000 + n:07d}", f"{10_000_000 + n:08d}"
     if country == "GB":
-        body = f"{1_000_000 + n:07d}"
-        s = sum(w * (ord(c) - 48) for w, c in zip((8, 7, 6, 5, 4, 3, 2), body))
-        return f"GB{body}{(-s) % 97:02d}"
+        return _gb_vat(seven)
     if country == "DE":
-        body = f"{10_000_000 + n:08d}"
-        return "DE" + body + _mod_11_10_digit(body)
+        return _de_vat(eight)
     if country == "FR":
-        body = f"{10_000_000 + n:08d}"
-        siren = body + _luhn_digit(body)
-        return f"FR{int(siren + '12') % 97:02d}{siren}"
+        return _fr_vat(eight)[0]
     if country == "NL":
-        head = f"{1_000_000 + n:07d}"
-        for last in "0123456789":  # the body's last digit weighs 2: one of ten makes the check digit < 10
-            body = head + last
-            check = sum((9 - i) * (ord(c) - 48) for i, c in enumerate(body)) % 11
-            if check < 10:
-                return f"NL{body}{check}B01"
+        # the body's last digit weighs 2: one of ten makes the check digit < 10
+        body = next(seven + last for last in "0123456789" if _nl_check(seven + last) < 10)
+        return f"NL{body}{_nl_check(body)}B01"
     if country == "IE":
-        body = f"{1_000_000 + n:07d}"
-        s = sum((8 - i) * (ord(c) - 48) for i, c in enumerate(body))
-        return f"IE{body}{_IE_ALPHABET[s % 23]}"
+        return _ie_vat(seven)
     if country == "ES":
-        body = f"{10 + n // 100_000:02d}{n % 100_000:05d}"
-        return "ESB" + body + _luhn_digit(body)
+        return "ES" + _es_cif("B", f"{10 + n // 100_000:02d}{n % 100_000:05d}")
     if country == "IT":
-        body = f"{1_000_000 + n:07d}001"
-        return "IT" + body + _luhn_digit(body)
+        return _it_vat(seven + "001")
     if country == "SE":
-        body = f"55{1_000_000 + n:07d}"
-        return f"SE{body}{_luhn_digit(body)}01"
+        return f"SE{_se_org('55' + seven)}01"
     if country == "BE":
-        head = f"0{1_000_000 + n:07d}"
-        return f"BE{head}{97 - int(head) % 97:02d}"
+        return "BE" + _be_number("0" + seven)
     raise ValueError(f"no tax id scheme for {country}")
