@@ -16,6 +16,7 @@ import functools
 import uuid
 from decimal import Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -589,18 +590,12 @@ class RowRenderer:
         return list(map(self._row, rows))
 
 
-class _Column:
-    """A getter that reads one column as it is (or as ``str``, for a UUID);
-    ``_row_function`` inlines it."""
+class _Column(NamedTuple):
+    """One column read as it is (or as ``str``, for a UUID): ``_row_function``
+    writes it into the row's dict display; other fields have a getter."""
 
-    __slots__ = ("column", "as_str")
-
-    def __init__(self, column: str, *, as_str: bool = False):
-        self.column, self.as_str = column, as_str
-
-    def __call__(self, row):
-        value = row[self.column]
-        return str(value) if self.as_str and value is not None else value
+    column: str
+    as_str: bool = False
 
 
 def _row_function(plan):
