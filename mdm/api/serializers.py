@@ -486,18 +486,68 @@ class RowRenderer:
     """Renders ``values()`` rows exactly as ``serializer_class`` renders model
     instances (same keys, same values), for the list endpoints: no model
     instances, no per-field DRF machinery, timestamps formatted by the
-    database on PostgreSQL.  ``tests/api`` checks list and detail agree."""
+    database on PostgreSQL.  ``tests/api`` checks list and detail agree.
+
+    What a renderer needs (its columns and its row function) depends only on
+    the serializer, the model, the API root and the database, and is made
+    once per process for each (:class:`_RowTemplate`); a request gets its
+    own copy of the columns and its own cache of referenced records."""
 
     def __init__(self, serializer_class, model, context, *, postgres: bool):
+        root = api_root(context)
+        key = (serializer_class, model, root, postgres)
+        template = _TEMPLATES.get(key)
+        if template is None:
+            if len(_TEMPLATES) >= 256:  # (roots come from the Host header, which ALLOWED_HOSTS bounds)
+                _TEMPLATES.clear()
+            template = _TEMPLATES[key] = _RowTemplate(serializer_class, model, root, postgres)
         self.model = model
         self.context = context
+        self.columns: list[str] = list(template.columns)
+        self.annotations: dict = dict(template.annotations)
+        self._row = template.make_row({})
+
+    def ensure(self, column: str) -> None:
+        """Select ``column`` too (raw), unless it is already there."""
+        if column not in self.columns and f"iso_{column}" not in self.annotations:
+            self.columns.append(column)
+
+    def values(self, queryset):
+        return queryset.values(*self.columns, **self.annotations)
+
+    def shape(self) -> tuple:
+        """What the rows' columns depend on (a part of a list query's shape)."""
+        return tuple(self.columns), tuple(self.annotations)
+
+    def base(self):
+        """``model.objects.values(…)`` of these columns, to filter and page:
+        built once per process and cloned per request (``values()`` with the
+        timestamp annotations cost more CPU than the filters and the page's
+        ordering together).  The base is never evaluated, only cloned."""
+        key = (self.model, tuple(self.columns), tuple(self.annotations))
+        base = _BASES.get(key)
+        if base is None:
+            base = _BASES[key] = self.values(self.model.objects.all())
+        return base.all()
+
+    def render(self, rows) -> list[dict]:
+        return list(map(self._row, rows))
+
+
+_TEMPLATES: dict[tuple, "_RowTemplate"] = {}
+
+
+class _RowTemplate:
+    """The columns a serializer's list rows need and the function rendering
+    a row (``_row_function``), built from the serializer's declared fields."""
+
+    def __init__(self, serializer_class, model, root: str, postgres: bool):
+        self.model = model
+        self.root = root
         self.columns: list[str] = []
         self.annotations: dict = {}
-        self.plan = []
-        self._ref_cache: dict = {}
-        for name, field in _declared_fields(serializer_class):
-            self.plan.append((name, self._getter(name, field, postgres)))
-        self._row = _row_function(self.plan)
+        plan = [(name, self._getter(name, field, postgres)) for name, field in _declared_fields(serializer_class)]
+        self.make_row = _row_function(plan)
 
     def _col(self, name: str) -> str:
         if name not in self.columns:
@@ -508,7 +558,7 @@ class RowRenderer:
         model = self.model
         if name == "url":
             self._col("id")
-            root = f"{api_root(self.context)}{ROUTES[model.entity_type]}/"
+            root = f"{self.root}{ROUTES[model.entity_type]}/"
             return lambda row: f"{root}{row['id']}/"
         if name == "display":
             self._col("id")
@@ -543,12 +593,11 @@ class RowRenderer:
         id_col = self._col(f"{source}_id")
         for f in DISPLAY_FIELDS[target]:
             self._col(f"{source}__{f}")
-        root = f"{api_root(self.context)}{ROUTES[field.entity_type]}/"
+        root = f"{self.root}{ROUTES[field.entity_type]}/"
         to_str = target.__str__
         prefix = f"{source}__"
-        cache = self._ref_cache
 
-        def ref(row):
+        def ref(row, cache):
             ref_id = row[id_col]
             if ref_id is None:
                 return None
@@ -561,33 +610,13 @@ class RowRenderer:
                                     "display": to_str(_RowView(view, prefix))}
             return hit
 
-        return ref
+        return _Ref(ref)
 
-    def ensure(self, column: str) -> None:
-        """Select ``column`` too (raw), unless it is already there."""
-        if column not in self.columns and f"iso_{column}" not in self.annotations:
-            self.columns.append(column)
 
-    def values(self, queryset):
-        return queryset.values(*self.columns, **self.annotations)
+class _Ref(NamedTuple):
+    """A reference field's getter, ``get(row, cache)``."""
 
-    def shape(self) -> tuple:
-        """What the rows' columns depend on (a part of a list query's shape)."""
-        return tuple(self.columns), tuple(self.annotations)
-
-    def base(self):
-        """``model.objects.values(…)`` of these columns, to filter and page:
-        built once per process and cloned per request (``values()`` with the
-        timestamp annotations cost more CPU than the filters and the page's
-        ordering together).  The base is never evaluated, only cloned."""
-        key = (self.model, tuple(self.columns), tuple(self.annotations))
-        base = _BASES.get(key)
-        if base is None:
-            base = _BASES[key] = self.values(self.model.objects.all())
-        return base.all()
-
-    def render(self, rows) -> list[dict]:
-        return list(map(self._row, rows))
+    get: object
 
 
 class _Column(NamedTuple):
@@ -599,9 +628,10 @@ class _Column(NamedTuple):
 
 
 def _row_function(plan):
-    """One function turning a row into its rendered dict, written out as a
-    single dict display: a page of rows used to call a getter per field, and
-    that was most of a list request's rendering time."""
+    """A function ``make(cache)`` giving the function that turns a row into
+    its rendered dict, written out as a single dict display (a page of rows
+    used to call a getter per field, and that was most of a list request's
+    rendering time); references read and fill ``cache``, one per request."""
     namespace: dict = {}
     items = []
     for i, (name, get) in enumerate(plan):
@@ -609,9 +639,14 @@ def _row_function(plan):
             value = f"row[{get.column!r}]"
         elif isinstance(get, _Column):
             value = f"(None if (v := row[{get.column!r}]) is None else str(v))"
+        elif isinstance(get, _Ref):
+            namespace[f"get{i}"] = get.get
+            value = f"get{i}(row, cache)"
         else:
             namespace[f"get{i}"] = get
             value = f"get{i}(row)"
         items.append(f"{name!r}: {value}")
-    exec(f"def row_dict(row):\n    return {{{', '.join(items)}}}\n", namespace)  # noqa: S102 - names from code
-    return namespace["row_dict"]
+    source = (f"def make(cache):\n    def row_dict(row):\n        return {{{', '.join(items)}}}\n"
+              f"    return row_dict\n")
+    exec(source, namespace)  # noqa: S102 - names from code
+    return namespace["make"]

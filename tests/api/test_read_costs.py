@@ -138,3 +138,23 @@ def test_remembered_content_negotiation_answers_as_drfs_and_asks_drf_once(accept
                         lambda *a, **k: asked.append(1) or real(*a, **k))
     assert outcome(RememberedContentNegotiation()) == expected
     assert asked == ([1] if isinstance(expected, str) else [])  # a refusal is asked again; a choice is not
+
+
+def test_list_rows_show_a_referenced_records_new_name_on_the_next_request(world, crm_client):
+    """The list's row function is made once per process; what it remembers of
+    referenced records (a parent's display name) lasts one request."""
+    from mdm.audit import audit_context
+
+    parent = world["acme"]
+
+    def parent_display():
+        rows = crm_client.get("/api/v1/customers/", {"page_size": 100}).json()["results"]
+        return {row["parent"]["display"] for row in rows if row["parent"] and row["parent"]["id"] == str(parent.pk)}
+
+    assert parent_display() == {str(parent)}
+    templates = dict(s._TEMPLATES)
+    with audit_context(origin="web", reason="renamed"):
+        type(parent).objects.filter(pk=parent.pk).update(legal_name="Acme Renamed Holding GmbH")
+    parent.refresh_from_db()
+    assert parent_display() == {str(parent)} and "Renamed" in str(parent)
+    assert s._TEMPLATES == templates  # the same template served both requests
