@@ -454,7 +454,7 @@ _FEED = CompiledQuery(
 @functools.lru_cache(maxsize=None)
 def _read_columns(model, related: tuple) -> tuple[str, ...]:
     """The record's own columns plus, per reference, its id and display columns."""
-    own = [f.attname for f in model._meta.concrete_fields]
+    own = [f.attname for f in model._meta.concrete_fields if f.attname != "match_form"]  # (derived, never shown)
     for name in related:
         target = model._meta.get_field(name).related_model
         own += [f"{name}__id", *(f"{name}__{f}" for f in s.DISPLAY_FIELDS[target])]

@@ -92,7 +92,7 @@ def ensure_customers(target: int, log=print) -> int:
     from mdm.models import Customer, SourceSystem
     from mdm.services.ingest import content_hash
     from mdm.services.mapping import map_payload
-    from mdm.services.matching import blocking_keys
+    from mdm.services.matching import blocking_keys, stored_form
     from mdm import survivorship
 
     have = Customer.objects.count()
@@ -127,6 +127,7 @@ def ensure_customers(target: int, log=print) -> int:
                 values, lineage, _ = survivorship.build("customer", [src], rules, now=iso)
                 row = [gid, "approved", 1, _json(lineage), True, at, at, at]
                 row += [values.get(col) or "" for col in GOLDEN_COLUMNS[8:]]
+                row.append(_json(stored_form("customer", values)))
                 goldens.append(row)
                 sources.append((sr_id, crm.pk, "customer", sid, _json(payload), _json(canonical),
                                 content_hash(payload), at, at))
@@ -134,7 +135,7 @@ def ensure_customers(target: int, log=print) -> int:
                 events.append(("customer", gid, 1, "approved", "approved", "{}", "", at))
                 keys += [(gid, key) for key in blocking_keys("customer", {k: v for k, v in values.items() if v})]
             copies = (
-                (f"mdm_customer ({', '.join(GOLDEN_COLUMNS)})", goldens),
+                (f"mdm_customer ({', '.join(GOLDEN_COLUMNS)}, match_form)", goldens),
                 ("mdm_sourcerecord (id, system_id, entity_type, source_id, payload, canonical, content_hash, "
                  "received_at, updated_at)", sources),
                 ("mdm_crossreference (entity_type, golden_id, system_id, external_id, role, source_record_id, "

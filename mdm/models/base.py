@@ -59,8 +59,13 @@ class GoldenRecord(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
+    match_form = models.JSONField(
+        null=True, blank=True, editable=False,
+        help_text="Derived: the record's compared values as matching normalises them, with what they were "
+                  "normalised from (``mdm.services.matching.stored_form``); not part of history.",
+    )
 
-    history = audited(inherit=True)
+    history = audited(inherit=True, excluded_fields=["match_form"])
 
     entity_type: str = ""  # set by each concrete model
 

@@ -35,7 +35,7 @@ _Q = {name: ShapedQuery(max_shapes=32) for name in (
     "records", "golden_of", "merged", "goldens", "sources", "overrides", "keys", "erp_bound", "waiting")}
 
 CANDIDATES_PER_RECORD = 40  # most goldens scored for one record: those sharing the most keys
-GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at")
+GOLDEN_FIELDS_BASE = ("version", "state", "lineage", "is_valid", "updated_at", "match_form")
 
 
 class Batch:
@@ -314,7 +314,9 @@ class Batch:
             issues = validate(record)
             record.is_valid = not issues
             issues_of[record.pk] = issues
-            keys_of[record.pk] = self._keys(record)
+            compared = golden_svc.golden_values(record)
+            keys_of[record.pk] = sorted(golden_svc.index_keys(record, compared))
+            record.match_form = golden_svc.match_form(record, compared)
             subject = ", ".join(f"{s.system.code}:{s.source_id}" for s in sources[record.pk][:3])
             record._change_reason = reason_for("new golden from" if adding else "rebuilt from", subject)
             (to_create if adding else to_update).append(record)
@@ -336,9 +338,6 @@ class Batch:
             if golden_svc.auto_approve_allowed(record):
                 golden_svc.approve(record, actor=None, auto=True)
         return len(written)
-
-    def _keys(self, record) -> list[str]:
-        return sorted(golden_svc.index_keys(record))
 
     def _finish_waiting_references(self, new_items, created) -> None:
         """Rebuild records elsewhere that were waiting for the records this

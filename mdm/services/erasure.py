@@ -44,7 +44,7 @@ from mdm.choices import Origin
 from mdm.models import AuditEntry, AuditErasure, AuditPending, GoldenRecord, SourceRecord
 
 MARKER = "[erased]"
-SKIP_FIELDS = {"content_hash"}
+SKIP_FIELDS = {"content_hash", "match_form"}  # (a golden's match form is rewritten from its erased values)
 
 
 class ErasureError(ValueError):
@@ -221,6 +221,7 @@ def _erase(person, reason, user, reference, result: ErasureResult) -> None:
             if leftover:
                 record.save()
             golden_svc.refresh_blocking_keys(record)  # keys were derived from the erased values
+            type(record).objects.filter(pk=record.pk).update(match_form=golden_svc.match_form(record))  # so was this
             result.goldens_rebuilt += 1
     # derived and outbound copies without history (outbox payloads, deliveries, queue messages)
     from django.apps import apps

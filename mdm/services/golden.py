@@ -257,6 +257,7 @@ def after_change(record: GoldenRecord, *, value_changed: bool, edited_by=None) -
         record.last_edited_by = edited_by
     issues = validate(record)
     record.is_valid = not issues
+    record.match_form = match_form(record)
     record.save()
     refresh_issues(record, issues)
     refresh_blocking_keys(record)
@@ -297,13 +298,25 @@ def waiting_keys(record) -> list[str]:
     return keys
 
 
-def index_keys(record) -> set[str]:
-    """Blocking keys (for matching) plus waiting-reference keys."""
+def index_keys(record, values: dict | None = None) -> set[str]:
+    """Blocking keys (for matching) plus waiting-reference keys; ``values``:
+    the record's :func:`golden_values`, when the caller has them."""
     from mdm.services.matching import blocking_keys
 
     if record.state not in LIVE_STATES:
         return set()
-    return set(blocking_keys(record.entity_type, golden_values(record))) | set(waiting_keys(record))
+    values = golden_values(record) if values is None else values
+    return set(blocking_keys(record.entity_type, values)) | set(waiting_keys(record))
+
+
+def match_form(record, values: dict | None = None):
+    """What the record stores of its matching form (``match_form``): none
+    for records no longer matched against (merged, retired)."""
+    from mdm.services.matching import stored_form
+
+    if record.state not in LIVE_STATES:
+        return None
+    return stored_form(record.entity_type, golden_values(record) if values is None else values)
 
 
 def refresh_blocking_keys(record) -> None:

@@ -6,10 +6,13 @@ record's candidates is an indexed query, not a rescan."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 from pathlib import Path
+
+import orjson
 
 from mdm.models import BlockingKey, MatchParams
 from mdm.services.identifier_matcher import IdentifierMatcher
@@ -30,6 +33,7 @@ def invalidate_cache(*_args, **_kwargs) -> None:
         _keys_memo.clear()
         _normalized_memo.clear()
         _columns_of.clear()
+        _layouts.clear()
 
 
 SHIPPED_PARAMS = Path(__file__).resolve().parent.parent / "matching" / "params"
@@ -68,6 +72,7 @@ def matcher_for(entity_type: str):
         _keys_memo.clear()  # results of the replaced matcher (its id may be reused)
         _normalized_memo.clear()
         _columns_of.clear()
+        _layouts.clear()
     return matcher
 
 
@@ -102,12 +107,77 @@ def normalized(matcher, strings: dict, *, key=None) -> dict:
 
 
 def _memo_key(matcher, strings: dict) -> tuple:
+    return (id(matcher), *(strings.get(c) for c in _key_columns(matcher)))
+
+
+def _key_columns(matcher) -> tuple:
+    """The columns normalising a record reads: the spec's compared columns and its country column."""
     columns = _columns_of.get(id(matcher))
     if columns is None:
         spec = matcher.spec
         columns = _columns_of[id(matcher)] = tuple(
             dict.fromkeys([*spec._column_types, *([spec.country_column] if spec.country_column else [])]))
-    return (id(matcher), *(strings.get(c) for c in columns))
+    return columns
+
+
+#: Raise when a normaliser's output changes: forms stored before are then
+#: normalised again on use (and ``refresh_match_forms`` rewrites them).
+FORM_VERSION = 1
+
+
+def stored_form(entity_type: str, values: dict) -> list | None:
+    """What a golden record keeps of its matching form (``match_form``):
+    ``[fingerprint, digest, normalised values]`` — the fingerprint of the
+    normalisation (the spec's compared columns and :data:`FORM_VERSION`),
+    a digest of the values normalised, and the normalised columns in the
+    spec's order.  A candidate read back with a form whose fingerprint and
+    digest still hold is scored without being normalised again; any other
+    (older, or written by a path that does not store forms) is normalised
+    as before.  ``None`` for matchers without a spec."""
+    matcher = matcher_for(entity_type)
+    if not hasattr(matcher, "spec"):
+        return None
+    strings = _as_strings(values)
+    norm = normalized(matcher, strings)
+    fingerprint, columns, compared = _form_layout(matcher)
+    return [fingerprint, _digest(strings, columns), [norm[c] for c in compared]]
+
+
+def _form_layout(matcher) -> tuple[str, tuple, tuple]:
+    """(fingerprint, the columns the memo key reads, the normalised columns)."""
+    layout = _layouts.get(id(matcher))
+    if layout is None:
+        spec = matcher.spec
+        compared = tuple(spec._column_types)
+        blob = repr((FORM_VERSION, tuple(spec._column_types.items()), spec.country_column)).encode()
+        layout = _layouts[id(matcher)] = (hashlib.blake2b(blob, digest_size=6).hexdigest(),
+                                          _key_columns(matcher), compared)
+    return layout
+
+
+def _digest(strings: dict, columns: tuple) -> str:
+    text = "\x1f".join(strings.get(c) or "" for c in columns)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def remember_stored_forms(matcher, rows: dict, forms: dict) -> int:
+    """Put the stored forms still valid for ``rows`` (golden id → values as
+    :func:`candidate_rows` gives them) where :func:`normalized` finds them;
+    returns how many were usable."""
+    if not hasattr(matcher, "spec") or not forms:
+        return 0
+    fingerprint, columns, compared = _form_layout(matcher)
+    used = 0
+    for gid, form in forms.items():
+        strings = rows.get(gid)
+        if (strings is None or not form or len(form) != 3 or form[0] != fingerprint
+                or form[1] != _digest(strings, columns) or len(form[2]) != len(compared)):
+            continue
+        key = _memo_key(matcher, strings)
+        if key not in _normalized_memo:
+            _store(_normalized_memo, NORMALIZED_MEMO_SIZE, key, dict(zip(compared, form[2])))
+        used += 1
+    return used
 
 
 def _store(memo: dict, size: int, key, value) -> None:
@@ -125,6 +195,7 @@ _keys_memo: dict = {}
 NORMALIZED_MEMO_SIZE = 100_000
 _normalized_memo: dict = {}
 _columns_of: dict = {}
+_layouts: dict = {}
 
 
 def _as_strings(values: dict) -> dict:
@@ -254,11 +325,12 @@ def candidate_rows(entity_type: str, ids, states) -> dict:
         meta = model._meta
         columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {qn(meta.pk.column)}, {columns} FROM {qn(meta.db_table)} "
+            cursor.execute(f"SELECT {qn(meta.pk.column)}, {columns}, match_form FROM {qn(meta.db_table)} "
                            f"WHERE {qn(meta.pk.column)} = ANY(%s) AND state = ANY(%s)", [ids, list(states)])
             fetched = cursor.fetchall()
     else:
-        fetched = list(model.objects.filter(pk__in=ids, state__in=states).values_list("pk", *attnames))
+        fetched = list(model.objects.filter(pk__in=ids, state__in=states).values_list("pk", *attnames,
+                                                                                      "match_form"))
 
     def text(value):
         if value is None or value == "":
@@ -267,9 +339,14 @@ def candidate_rows(entity_type: str, ids, states) -> dict:
             return value.isoformat()
         return str(value) if not isinstance(value, str) else value
 
-    out = {}
+    out, forms = {}, {}
     for row in fetched:
-        out[row[0]] = {name: text(v) for name, v in zip(wanted, row[1:])}
+        out[row[0]] = {name: text(v) for name, v in zip(wanted, row[1:-1])}
+        if row[-1] is not None:  # (text from a raw cursor: Django leaves decoding JSON to the field)
+            forms[row[0]] = orjson.loads(row[-1]) if isinstance(row[-1], str) else row[-1]
+    # candidates are normalised once, when written, rather than on every look-up (at a million goldens a
+    # record's forty candidates are rarely among those normalised lately)
+    remember_stored_forms(matcher, out, forms)
     return out
 
 
@@ -329,3 +406,37 @@ def _jsonable(explanation) -> list:
         else:
             out.append(item)
     return out
+
+
+def refresh_match_forms(entity_type: str, *, chunk: int = 2000, progress=None) -> dict:
+    """Store every live golden record's matching form again where it is
+    missing or no longer holds (after an upgrade, or a new matcher): derived
+    data like the blocking keys, so no history is written.  Chunks of
+    ``chunk`` records in primary-key order, one transaction each."""
+    from django.db import transaction
+
+    from mdm.bulkwrite import update
+    from mdm.models import golden_model
+    from mdm.services.golden import LIVE_STATES, golden_values
+
+    model = golden_model(entity_type)
+    live = model.objects.filter(state__in=LIVE_STATES).order_by("pk")
+    total, seen, written, last = live.count(), 0, 0, None
+    while True:
+        with transaction.atomic():
+            part = list((live if last is None else live.filter(pk__gt=last)).select_for_update()[:chunk])
+            if not part:
+                break
+            changed = []
+            for record in part:
+                form = stored_form(entity_type, golden_values(record))
+                if form != record.match_form:
+                    record.match_form = form
+                    changed.append(record)
+            update(model, changed, ["match_form"])
+        seen += len(part)
+        written += len(changed)
+        last = part[-1].pk
+        if progress:
+            progress(seen, total)
+    return {"records": seen, "written": written}
