@@ -32,6 +32,14 @@ def audited(**kwargs) -> HistoricalRecords:
     return HistoricalRecords(bases=[AuditHistoryBase], history_manager=ChainedHistoryManager, **kwargs)
 
 
+#: Fields the golden tables index that their history tables need not: history is read by record id and
+#: date (a record's history, as of a date, the audit chain) or by its audit columns (recent activity), never
+#: by these, and every index costs each history row written (a customer's history table had 24).
+HISTORY_UNINDEXED = ["state", "is_valid", "updated_at", "approved_by", "last_edited_by", "merged_into",
+                     "legal_name", "tax_id", "country", "code", "number", "parent", "customer", "contract",
+                     "legal_entity"]
+
+
 class GoldenRecord(models.Model):
     """A master: the hub's one version of a real-world thing."""
 
@@ -65,7 +73,7 @@ class GoldenRecord(models.Model):
                   "normalised from (``mdm.services.matching.stored_form``); not part of history.",
     )
 
-    history = audited(inherit=True, excluded_fields=["match_form"])
+    history = audited(inherit=True, excluded_fields=["match_form"], no_db_index=HISTORY_UNINDEXED)
 
     entity_type: str = ""  # set by each concrete model
 
