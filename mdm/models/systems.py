@@ -85,7 +85,7 @@ class SourceRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 
-    history = audited()
+    history = audited(no_db_index=["system", "updated_at"])  # (history is read by record id and date)
 
     class Meta:
         ordering = ("system", "entity_type", "source_id")

@@ -26,7 +26,7 @@ class CrossReference(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = audited()
+    history = audited(no_db_index=["system", "source_record"])  # (read by record or golden id and date)
 
     class Meta:
         ordering = ("entity_type", "system", "external_id")
@@ -37,7 +37,8 @@ class CrossReference(models.Model):
                 violation_error_message="This system id is already linked to a golden record.",
             )
         ]
-        indexes = [models.Index(fields=("entity_type", "golden_id"), name="xref_golden_idx")]
+        # (no (entity type, golden id) index: golden ids are unique across entity types, and the golden id's
+        # own index serves every look-up)
 
     def __str__(self) -> str:
         return f"{self.system.code}:{self.external_id} → {self.entity_type}/{self.golden_id}"
