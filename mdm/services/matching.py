@@ -162,20 +162,27 @@ def _digest(strings: dict, columns: tuple) -> str:
 
 def remember_stored_forms(matcher, rows: dict, forms: dict) -> int:
     """Put the stored forms still valid for ``rows`` (golden id → values as
-    :func:`candidate_rows` gives them) where :func:`normalized` finds them;
-    returns how many were usable."""
+    :func:`candidate_rows` gives them) where :func:`normalized` finds them,
+    for the records it does not remember already; returns how many forms
+    were put there.  A form may be JSON text (from a raw cursor: Django
+    leaves decoding to the field)."""
     if not hasattr(matcher, "spec") or not forms:
         return 0
     fingerprint, columns, compared = _form_layout(matcher)
     used = 0
     for gid, form in forms.items():
         strings = rows.get(gid)
-        if (strings is None or not form or len(form) != 3 or form[0] != fingerprint
-                or form[1] != _digest(strings, columns) or len(form[2]) != len(compared)):
+        if strings is None:
             continue
         key = _memo_key(matcher, strings)
-        if key not in _normalized_memo:
-            _store(_normalized_memo, NORMALIZED_MEMO_SIZE, key, dict(zip(compared, form[2])))
+        if key in _normalized_memo:
+            continue
+        if isinstance(form, str):
+            form = orjson.loads(form)
+        if (not form or len(form) != 3 or form[0] != fingerprint or form[1] != _digest(strings, columns)
+                or len(form[2]) != len(compared)):
+            continue
+        _store(_normalized_memo, NORMALIZED_MEMO_SIZE, key, dict(zip(compared, form[2])))
         used += 1
     return used
 
@@ -342,8 +349,8 @@ def candidate_rows(entity_type: str, ids, states) -> dict:
     out, forms = {}, {}
     for row in fetched:
         out[row[0]] = {name: text(v) for name, v in zip(wanted, row[1:-1])}
-        if row[-1] is not None:  # (text from a raw cursor: Django leaves decoding JSON to the field)
-            forms[row[0]] = orjson.loads(row[-1]) if isinstance(row[-1], str) else row[-1]
+        if row[-1] is not None:
+            forms[row[0]] = row[-1]
     # candidates are normalised once, when written, rather than on every look-up (at a million goldens a
     # record's forty candidates are rarely among those normalised lately)
     remember_stored_forms(matcher, out, forms)
