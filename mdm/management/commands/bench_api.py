@@ -164,7 +164,8 @@ class Command(BaseCommand):
         run = uuid.uuid4().hex[:6]
         rng = random.Random(7)
         picks = rng.sample(range(customers), 2 * n)
-        offset = customers + 30_000_000 + rng.randrange(10_000_000)
+        # companies no run has sent before (a seeded offset made a second run's "new" ones matched)
+        offset = customers + 30_000_000 + random.randrange(10_000_000)
         matched = [erp_record(f"S{run}-{k}", company(i)) for k, i in enumerate(picks[:n])]
         kinds = (
             ("new", "erp", [erp_record(f"N{run}-{k}", company(offset + k)) for k in range(n)], {"created"}),
