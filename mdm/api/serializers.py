@@ -502,7 +502,6 @@ class RowRenderer:
                 _TEMPLATES.clear()
             template = _TEMPLATES[key] = _RowTemplate(serializer_class, model, root, postgres)
         self.model = model
-        self.context = context
         self.columns: list[str] = list(template.columns)
         self.annotations: dict = dict(template.annotations)
         self._row = template.make_row({})

@@ -160,16 +160,14 @@ def _digest(strings: dict, columns: tuple) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def remember_stored_forms(matcher, rows: dict, forms: dict) -> int:
+def remember_stored_forms(matcher, rows: dict, forms: dict) -> None:
     """Put the stored forms still valid for ``rows`` (golden id → values as
     :func:`candidate_rows` gives them) where :func:`normalized` finds them,
-    for the records it does not remember already; returns how many forms
-    were put there.  A form may be JSON text (from a raw cursor: Django
-    leaves decoding to the field)."""
+    for the records it does not remember already.  A form may be JSON text
+    (from a raw cursor: Django leaves decoding to the field)."""
     if not hasattr(matcher, "spec") or not forms:
-        return 0
+        return
     fingerprint, columns, compared = _form_layout(matcher)
-    used = 0
     for gid, form in forms.items():
         strings = rows.get(gid)
         if strings is None:
@@ -183,8 +181,6 @@ def remember_stored_forms(matcher, rows: dict, forms: dict) -> int:
                 or len(form[2]) != len(compared)):
             continue
         _store(_normalized_memo, NORMALIZED_MEMO_SIZE, key, dict(zip(compared, form[2])))
-        used += 1
-    return used
 
 
 def _store(memo: dict, size: int, key, value) -> None:

@@ -4,6 +4,7 @@ longer holds is never trusted, and the form stays out of history."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_form_that_no_longer_fits_its_values_is_not_trusted(goldens, normalisi
 def test_a_form_of_another_normalisation_is_not_trusted(goldens, normalising, monkeypatch):
     gid = goldens[0]
     monkeypatch.setattr(matching, "FORM_VERSION", matching.FORM_VERSION + 1)
-    matching._layouts.clear()
+    monkeypatch.setattr(matching, "_layouts", {})  # (the layouts of this version stay this test's)
     rows = matching.candidate_rows("customer", [gid], LIVE_STATES)
     matching.normalized(matching.matcher_for("customer"), rows[gid])
     assert len(normalising) == 1
@@ -91,7 +92,7 @@ def test_refresh_match_forms_writes_missing_and_stale_forms_only_and_no_history(
     Customer.objects.filter(pk=goldens[0]).update(match_form=None)
     Customer.objects.filter(pk=goldens[1]).update(match_form=["other", "0", []])
     history_rows = Customer.history.count()
-    out = __import__("io").StringIO()
+    out = io.StringIO()
     call_command("refresh_match_forms", "--entity", "customer", "--no-progress", "--chunk", "7", stdout=out)
     assert f"{Customer.objects.count():,} live records, 2 forms written" in out.getvalue()
     assert dict(Customer.objects.values_list("pk", "match_form")) == expected

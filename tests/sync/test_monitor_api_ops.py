@@ -207,7 +207,7 @@ def test_metrics_report_the_depth_of_the_brokers_task_queue(client, db, url):
     harness.purge(url, queue)
     with harness.use_broker(url, queue):
         ok, detail = _check_broker()
-        require_service("Redis", ok, detail)
+        require_service("Redis" if url.startswith("redis") else "RabbitMQ", ok, detail)
         for _ in range(3):
             app.send_task("sync.tasks.deliver", args=["00000000-0000-0000-0000-000000000000"], queue=queue)
         try:
